@@ -1,0 +1,164 @@
+"""Command line: ``python -m bot [chat|validate|match|eval|run] [--content DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.content_loader import check_content
+from bot.engine import DialogueEngine
+from bot.evaluation import evaluate, load_eval_set, report_json, report_text
+from bot.knowledge import Knowledge
+from bot.matcher import OUT_OF_SCOPE
+from bot.paths import default_content_dir
+from bot.problems import Problem, Severity
+
+TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
+
+
+def _parser() -> argparse.ArgumentParser:
+    content = argparse.ArgumentParser(add_help=False)
+    content.add_argument(
+        "--content",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="folder holding intents/, responses/ and clinic.yaml (default: the shipped content)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Clinic FAQ assistant. Without a command: the Telegram bot when "
+        f"{TOKEN_VARIABLE} is set, otherwise a chat in the terminal.",
+        parents=[content],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    commands.add_parser("chat", parents=[content], help="chat with the bot in the terminal")
+    commands.add_parser("validate", parents=[content], help="check the content; exit 1 on errors")
+    match = commands.add_parser("match", parents=[content], help="show how a question is matched")
+    match.add_argument("text", help="the question")
+    evaluation = commands.add_parser(
+        "eval", parents=[content], help="accuracy report on a labelled set"
+    )
+    evaluation.add_argument("file", type=Path, help="YAML list of {text, expect} items")
+    evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; return the process exit status."""
+    args = _parser().parse_args(argv)
+    content_dir: Path = getattr(args, "content", None) or default_content_dir()
+    command = args.command
+    if command == "validate":
+        return _validate(content_dir)
+    knowledge = _load(content_dir)
+    if knowledge is None:
+        return 1
+    engine = DialogueEngine(knowledge)
+    if command == "match":
+        return _match(engine, args.text)
+    if command == "eval":
+        return _eval(engine, args.file, args.json)
+    if command is None and os.environ.get(TOKEN_VARIABLE):
+        print("The Telegram front end is not part of this build yet.", file=sys.stderr)
+        return 2
+    if command is None:
+        print(
+            f"No {TOKEN_VARIABLE} set: starting the terminal chat "
+            "(same engine as the Telegram bot)."
+        )
+    from bot.console import run_console
+
+    run_console(engine)
+    return 0
+
+
+def _load(content_dir: Path) -> Knowledge | None:
+    knowledge, problems = check_content(content_dir)
+    if knowledge is None:
+        _print_problems(problems)
+        print(
+            f"Content in {content_dir} has errors; run 'python -m bot validate' after fixing them.",
+            file=sys.stderr,
+        )
+    return knowledge
+
+
+def _print_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+
+
+def content_warnings(engine: DialogueEngine) -> list[Problem]:
+    """Examples that the matcher sends to another intent (or rejects as out of scope)."""
+    warnings = []
+    for intent in engine.knowledge.intents.values():
+        for example in intent.examples:
+            reply = engine.respond(example.text)
+            predicted = reply.answered_intent
+            if predicted == intent.id:
+                continue
+            if predicted is None:
+                best = next((c for c in reply.candidates if c.intent_id != intent.id), None)
+                outcome = f"is not answered ({reply.kind.value}"
+                outcome += f"; closest other: {best.intent_id} {best.score:.0f})" if best else ")"
+            else:
+                outcome = f"is answered as {predicted!r}"
+            warnings.append(
+                Problem(
+                    f"example {example.text!r} {outcome}",
+                    example.source.file,
+                    example.source.line,
+                    intent.id,
+                    Severity.WARNING,
+                )
+            )
+    return warnings
+
+
+def _validate(content_dir: Path) -> int:
+    knowledge, problems = check_content(content_dir)
+    if knowledge is not None:
+        problems = [*problems, *content_warnings(DialogueEngine(knowledge))]
+    _print_problems(problems)
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    warnings = len(problems) - errors
+    if knowledge is not None:
+        print(
+            f"{content_dir}: {len(knowledge.intents)} intents, "
+            f"{sum(len(i.examples) for i in knowledge.intents.values())} examples, "
+            f"{errors} errors, {warnings} warnings"
+        )
+    else:
+        print(f"{content_dir}: {errors} errors, {warnings} warnings", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _match(engine: DialogueEngine, text: str) -> int:
+    reply = engine.respond(text)
+    for candidate in reply.candidates:
+        label = "(out of scope)" if candidate.intent_id == OUT_OF_SCOPE else candidate.intent_id
+        print(f"{candidate.score:6.1f}  {label:<24} via {candidate.example!r}")
+    if not reply.candidates:
+        print("  (no candidates)")
+    target = f" -> {reply.answered_intent}" if reply.answered_intent else ""
+    suggestions = ", ".join(s.intent_id for s in reply.suggestions)
+    print(
+        f"decision: {reply.kind.value}{target}"
+        + (f" (suggests {suggestions})" if suggestions else "")
+    )
+    return 0
+
+
+def _eval(engine: DialogueEngine, path: Path, as_json: bool) -> int:
+    try:
+        items = load_eval_set(path)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    results = evaluate(engine, items)
+    print(json.dumps(report_json(results), indent=2) if as_json else report_text(results))
+    return 0

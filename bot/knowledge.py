@@ -1,0 +1,96 @@
+"""The knowledge base as frozen, typed objects, built once from the content files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from bot.problems import SourceRef
+
+
+@dataclass(frozen=True)
+class Example:
+    """One way people ask for an intent."""
+
+    text: str
+    source: SourceRef
+
+
+@dataclass(frozen=True)
+class Intent:
+    """How people ask about one topic."""
+
+    id: str
+    examples: tuple[Example, ...]
+    source: SourceRef
+    category: str | None = None
+    smalltalk: bool = False
+
+
+@dataclass(frozen=True)
+class Response:
+    """What we answer for one intent, with placeholders already filled in."""
+
+    intent_id: str
+    title: str
+    answer: str
+    follow_ups: tuple[str, ...]
+    source: SourceRef
+
+
+@dataclass(frozen=True)
+class MatchThresholds:
+    """Scores (0-100) that decide between answering, asking back and falling back."""
+
+    answer: float = 72.0
+    clarify: float = 55.0
+    # Two intents closer than this are too close to call: we ask instead of guessing.
+    margin: float = 6.0
+
+
+@dataclass(frozen=True)
+class SafetyPattern:
+    """A regular expression that routes a question to the safety answer."""
+
+    pattern: str
+    source: SourceRef
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the bot knows; shared read-only by the matcher, engine and front ends."""
+
+    intents: Mapping[str, Intent]
+    responses: Mapping[str, Response]
+    messages: Mapping[str, str]
+    synonyms: Mapping[str, tuple[str, ...]]
+    safety_patterns: tuple[SafetyPattern, ...]
+    settings: Mapping[str, Any]
+    thresholds: MatchThresholds = field(default_factory=MatchThresholds)
+    # Questions we must NOT answer even though they share words with our topics.
+    out_of_scope: tuple[Example, ...] = ()
+    # Offered on the welcome and fallback replies.
+    popular_topics: tuple[str, ...] = ()
+
+    def title(self, intent_id: str) -> str:
+        """Button label of an intent."""
+        return self.responses[intent_id].title
+
+    def message(self, key: str) -> str:
+        """A text the bot says outside answers (welcome, fallback, ...)."""
+        return self.messages[key]
+
+    def categories(self) -> dict[str, list[str]]:
+        """Topic menu: category name -> intent ids, in content order; small talk excluded."""
+        menu: dict[str, list[str]] = {}
+        for intent in self.intents.values():
+            if intent.category and not intent.smalltalk:
+                menu.setdefault(intent.category, []).append(intent.id)
+        return menu
+
+
+def freeze(mapping: dict[str, Any]) -> Mapping[str, Any]:
+    """Read-only view, so no front end can change shared knowledge by accident."""
+    return MappingProxyType(mapping)

@@ -1,0 +1,231 @@
+"""Rank intents for a free-text question.
+
+Each example is indexed once as a set of canonical tokens weighted by how specific they are
+(a word used by one intent says more than one used by all; filler words such as "is" or
+"the" weigh little). A question is scored against the examples that share a topic word with
+it, found through an inverted index, so the cost grows with the overlap, not with the size
+of the content:
+
+    score = matched / (matched + EXAMPLE_MISS * weight of example words not in the question
+                               + KNOWN_EXTRA * weight of other clinic words in the question
+                               + FOREIGN_EXTRA * weight of words no intent uses)
+
+so "does a tattoo hurt" loses points for "tattoo", a word of no intent, instead of being
+answered as "does it hurt". Long messages are also scored clause by clause, so a question
+wrapped in a story is found in the clause that asks it. Out-of-scope examples are indexed
+like an intent; a question closest to them is rejected.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.knowledge import Knowledge
+from bot.language import STOPWORDS, english_word_ranks
+from bot.text_normalizer import TextNormalizer
+
+OUT_OF_SCOPE = "out_of_scope"
+
+# Weights of the score formula above. Missing example words cost more than extra question
+# words, because people wrap questions in context; words foreign to the clinic cost the
+# most, because they usually name another topic.
+EXAMPLE_MISS = 0.6
+KNOWN_EXTRA = 0.3
+FOREIGN_EXTRA = 0.6
+FILLER_WEIGHT = 0.2
+# Share of the score that comes from the intent as a whole (how much of the question the
+# words of all its examples explain) rather than from its single closest example: people
+# combine words from several ways of asking.
+INTENT_BLEND = 0.5
+# How specific a word is, from its rank in a list of common English words: everyday words
+# ("explain", "lunch", "meaning") say less about the topic than rare ones ("tattoo",
+# "rosacea"). Specificity scales with log(rank) between these ranks, from a floor of
+# SPECIFICITY_FLOOR; it multiplies a clinic word's weight and a foreign word's cost.
+_COMMON_RANK = 300
+_RARE_RANK = 30_000
+SPECIFICITY_FLOOR = 0.15
+CLINIC_SPECIFICITY = 0.5  # how much specificity shapes clinic word weights (0 = not at all)
+# A message that asks a question in one sentence and tells a story in others: the story
+# sentences (and the message as a whole) score this much lower than the question.
+STORY_DISCOUNT = 0.8
+
+_SENTENCE_END = re.compile(r"[^.!?\n]+[.!?\n]*")
+_CLAUSE_BREAK = re.compile(r"[;:]+|,|\s[-\u2013\u2014]+\s")
+_QUESTION_START = re.compile(
+    r"^\W*(how|what|whats|when|where|why|who|which|can|could|do|does|did|is|are|will|would|"
+    r"should|may|might|have|has|any)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An intent the question may be about, with a 0-100 score and the example that won."""
+
+    intent_id: str
+    score: float
+    example: str
+
+
+@dataclass(frozen=True)
+class _IndexedExample:
+    intent_id: str
+    text: str
+    tokens: frozenset[str]
+    weight: float
+
+
+class Matcher:
+    """Inverted index over the examples; immutable after construction."""
+
+    def __init__(self, knowledge: Knowledge, normalizer: TextNormalizer) -> None:
+        self.normalizer = normalizer
+        # Small talk is judged on the whole message: the "hi" clause of "hi, does it
+        # hurt?" must not turn a question into a greeting.
+        self._whole_message_only = frozenset(
+            i.id for i in knowledge.intents.values() if i.smalltalk
+        )
+        sources: list[tuple[str, str]] = [
+            (intent.id, example.text)
+            for intent in knowledge.intents.values()
+            for example in intent.examples
+        ]
+        sources += [(OUT_OF_SCOPE, example.text) for example in knowledge.out_of_scope]
+        tokenized = [
+            (intent_id, text, frozenset(normalizer.canonical_tokens(text)))
+            for intent_id, text in sources
+        ]
+
+        intents_using: dict[str, set[str]] = defaultdict(set)
+        for intent_id, _, tokens in tokenized:
+            for token in tokens:
+                intents_using[token].add(intent_id)
+        documents = len({intent_id for intent_id, _, _ in tokenized}) or 1
+        self._english_rank = english_word_ranks()
+        self._weight = {
+            token: FILLER_WEIGHT
+            if token in STOPWORDS
+            else (1.0 + math.log(documents / len(users)))
+            * (1.0 - CLINIC_SPECIFICITY * (1.0 - self._specificity(token)))
+            for token, users in intents_using.items()
+        }
+        # Words only the out-of-scope examples use are foreign to the clinic, like words
+        # no example uses at all; those are treated as the most specific kind of word.
+        self._clinic_words = frozenset(
+            token for token, users in intents_using.items() if users != {OUT_OF_SCOPE}
+        )
+        self._foreign_weight = 1.0 + math.log(documents)
+
+        self._vocabulary: dict[str, frozenset[str]] = {
+            intent_id: frozenset(t for t, users in intents_using.items() if intent_id in users)
+            for intent_id in {intent_id for intent_id, _, _ in tokenized}
+        }
+        self._examples: list[_IndexedExample] = []
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        seen: set[tuple[str, frozenset[str]]] = set()
+        for intent_id, text, tokens in tokenized:
+            if not tokens or (intent_id, tokens) in seen:
+                continue  # the same set of words under one intent adds nothing
+            seen.add((intent_id, tokens))
+            index = len(self._examples)
+            weight = sum(self._weight[t] for t in tokens)
+            self._examples.append(_IndexedExample(intent_id, text, tokens, weight))
+            for token in _topic_words(tokens):
+                self._postings[token].append(index)
+
+    @property
+    def example_count(self) -> int:
+        """Number of distinct indexed examples (out-of-scope ones included)."""
+        return len(self._examples)
+
+    def rank(self, question: str, limit: int = 5) -> list[Candidate]:
+        """Intents for ``question``, best first, out-of-scope pseudo-intent included."""
+        best: dict[str, Candidate] = {}
+        for tokens, factor, whole in self._units(question):
+            for candidate in self._score_unit(tokens):
+                if not whole and candidate.intent_id in self._whole_message_only:
+                    continue
+                score = round(candidate.score * factor, 1)
+                current = best.get(candidate.intent_id)
+                if current is None or score > current.score:
+                    best[candidate.intent_id] = Candidate(
+                        candidate.intent_id, score, candidate.example
+                    )
+        ranked = sorted(best.values(), key=lambda c: (-c.score, c.intent_id))
+        return ranked[:limit]
+
+    def _units(self, question: str) -> list[tuple[frozenset[str], float, bool]]:
+        """Token sets to score: the whole message, its sentences and their clauses.
+
+        Each comes with a factor: when some sentences ask and others tell, the telling
+        ones (and the whole) are discounted, so the story around a question cannot
+        outscore the question itself.
+        """
+        sentences = [s.strip() for s in _SENTENCE_END.findall(question) if s.strip()]
+        asking = [_is_question(s) for s in sentences]
+        mixed = len(sentences) > 1 and any(asking) and not all(asking)
+        story = STORY_DISCOUNT if mixed else 1.0
+        whole = frozenset(self.normalizer.canonical_tokens(question))
+        units = [(whole, story, True)]
+        seen = {whole}
+        for sentence, is_question in zip(sentences, asking, strict=True):
+            factor = 1.0 if is_question or not mixed else story
+            parts = [sentence, *(c for c in _CLAUSE_BREAK.split(sentence) if c.strip())]
+            for part in parts:
+                tokens = frozenset(self.normalizer.canonical_tokens(part))
+                if tokens and tokens not in seen:
+                    seen.add(tokens)
+                    units.append((tokens, factor, False))
+        return [unit for unit in units if unit[0]]
+
+    def _token_cost(self, token: str) -> float:
+        """What an unmatched question word costs."""
+        if token in STOPWORDS:
+            return KNOWN_EXTRA * FILLER_WEIGHT
+        if token in self._clinic_words:
+            return KNOWN_EXTRA * self._weight[token]
+        return FOREIGN_EXTRA * self._foreign_weight * self._specificity(token)
+
+    def _specificity(self, token: str) -> float:
+        """From SPECIFICITY_FLOOR (very common English word) to 1 (rare or not English)."""
+        rank = self._english_rank.get(token.split("_")[0], _RARE_RANK)
+        factor = math.log(max(rank, _COMMON_RANK) / _COMMON_RANK) / math.log(
+            _RARE_RANK / _COMMON_RANK
+        )
+        return max(min(factor, 1.0), SPECIFICITY_FLOOR)
+
+    def _score_unit(self, tokens: frozenset[str]) -> Iterable[Candidate]:
+        candidates: set[int] = set()
+        for token in _topic_words(tokens):
+            candidates.update(self._postings.get(token, ()))
+        costs = {token: self._token_cost(token) for token in tokens}
+        total_cost = sum(costs.values())
+        best: dict[str, tuple[float, str]] = {}
+        for index in candidates:
+            example = self._examples[index]
+            shared = tokens & example.tokens
+            matched = sum(self._weight[t] for t in shared)
+            extra = total_cost - sum(costs[t] for t in shared)
+            score = matched / (matched + EXAMPLE_MISS * (example.weight - matched) + extra)
+            if score > best.get(example.intent_id, (-1.0, ""))[0]:
+                best[example.intent_id] = (score, example.text)
+        for intent_id, (score, text) in best.items():
+            shared = tokens & self._vocabulary[intent_id]
+            matched = sum(self._weight[t] for t in shared)
+            coverage = matched / (matched + total_cost - sum(costs[t] for t in shared))
+            blended = (1.0 - INTENT_BLEND) * score + INTENT_BLEND * coverage
+            yield Candidate(intent_id, round(100.0 * blended, 1), text)
+
+
+def _topic_words(tokens: frozenset[str]) -> frozenset[str]:
+    """Words that can retrieve candidates: filler only when there is nothing else."""
+    topical = frozenset(t for t in tokens if t not in STOPWORDS)
+    return topical or tokens
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))

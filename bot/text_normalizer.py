@@ -1,0 +1,124 @@
+"""Turn free text into canonical topic tokens: the matcher's view of a question.
+
+Steps, in order: lowercase and strip accents, emoji and punctuation; correct typos against
+the content's own vocabulary (rapidfuzz); fold plurals; replace synonym variants (including
+multi-word ones such as "crow's feet") by their canonical word. Filler words are kept:
+the matcher gives them a small weight rather than none, so "how much is it" and "how do I
+get there" stay different questions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from bot.language import SHORTHAND, STOPWORDS, english_word_ranks
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_REPEATS = re.compile(r"(.)\1{2,}")
+_APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
+# Minimum rapidfuzz ratio for a typo correction, by token length. Short words are easy to
+# confuse ("rain" is one letter from "pain"), so up to four letters only a missing or extra
+# letter is corrected, never a swapped one.
+_CORRECTION_CUTOFF = {3: 85.0, 4: 85.0, 5: 80.0}
+_DEFAULT_CORRECTION_CUTOFF = 82.0
+# Words this common in English are taken as meant, not corrected. Rarer "words" in the
+# list are often typos themselves ("teh", "lng").
+_REAL_WORD_RANK = 15_000
+
+
+def basic_tokens(text: str) -> list[str]:
+    """Lowercase ASCII word tokens; accents folded, apostrophes joined ("don't" -> "dont")."""
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = _APOSTROPHES.sub("", folded)
+    return [token for token in _NON_WORD.split(folded) if token]
+
+
+def fold_plural(token: str) -> str:
+    """Crude singular form, applied to content and questions alike so both sides agree."""
+    if len(token) <= 3 or token.endswith(("ss", "us", "is")):
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith("s"):
+        return token[:-1]
+    return token
+
+
+class TextNormalizer:
+    """Canonicalises text with the content's synonyms and vocabulary; built once at load."""
+
+    def __init__(self, synonyms: Mapping[str, Sequence[str]], corpus: Iterable[str]) -> None:
+        self._phrases: dict[tuple[str, ...], str] = {}
+        for canonical, variants in synonyms.items():
+            target = "_".join(self._stem_all(basic_tokens(canonical)))
+            for variant in (canonical, *variants):
+                key = tuple(self._stem_all(basic_tokens(variant)))
+                if key:
+                    self._phrases[key] = target
+        self._longest_phrase = max((len(key) for key in self._phrases), default=1)
+        vocabulary = set(STOPWORDS)
+        for text in corpus:
+            vocabulary.update(basic_tokens(text))
+        for canonical, variants in synonyms.items():
+            for phrase in (canonical, *variants):
+                vocabulary.update(basic_tokens(phrase))
+        self.vocabulary = frozenset(vocabulary)
+        self._english = english_word_ranks()
+        self._choices = sorted(vocabulary)
+        # Typo correction is the slow step; people repeat words, so cache per token.
+        self.correct = lru_cache(maxsize=50_000)(self._correct)
+
+    @staticmethod
+    def _stem_all(tokens: Sequence[str]) -> list[str]:
+        return [fold_plural(token) for token in tokens]
+
+    def _correct(self, token: str) -> str:
+        if token in self.vocabulary or token.isdigit():
+            return token
+        if token in SHORTHAND:
+            return SHORTHAND[token]
+        if _REPEATS.search(token):
+            # "heyyy", "sooo": stretched letters, squeeze to one (or two: "sooo" -> "soo")
+            for squeezed in (_REPEATS.sub(r"\1", token), _REPEATS.sub(r"\1\1", token)):
+                if squeezed in self.vocabulary:
+                    return squeezed
+        if len(token) < 3 or self._english.get(token, _REAL_WORD_RANK) < _REAL_WORD_RANK:
+            # A real word is not a typo: "sing" must not become "sting", nor "play" "pay".
+            return token
+        cutoff = _CORRECTION_CUTOFF.get(len(token), _DEFAULT_CORRECTION_CUTOFF)
+        best = process.extractOne(token, self._choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return str(best[0]) if best else token
+
+    def canonical_tokens(self, text: str) -> list[str]:
+        """All tokens after typo correction, plural folding and synonym replacement."""
+        tokens = [
+            fold_plural(word)
+            for token in basic_tokens(text)
+            for word in self.correct(token).split()  # shorthand may expand to words
+        ]
+        return self._replace_phrases(tokens)
+
+    def _replace_phrases(self, tokens: list[str]) -> list[str]:
+        result: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(self._longest_phrase, len(tokens) - i), 0, -1):
+                canonical = self._phrases.get(tuple(tokens[i : i + size]))
+                if canonical is not None:
+                    result.append(canonical)
+                    i += size
+                    break
+            else:
+                result.append(tokens[i])
+                i += 1
+        return result
+
+    def corrected_words(self, text: str) -> list[str]:
+        """Words as typed, typos corrected, before synonyms: what safety patterns read."""
+        return [self.correct(token) for token in basic_tokens(text)]

@@ -1,0 +1,121 @@
+"""Shared fixtures: the shipped knowledge base and a tiny content folder to break on purpose."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.content_loader import load_knowledge
+from bot.engine import DialogueEngine
+from bot.knowledge import Knowledge
+from bot.paths import default_content_dir
+
+TINY_CONTENT = {
+    "clinic.yaml": """
+        clinic:
+          name: Test Clinic
+          phone: "555-0100"
+          booking_url: https://example.org/book
+          opening_hours: {monday: "09:00-17:00", tuesday: "09:00-17:00"}
+        prices:
+          first_session: "£90"
+        matching:
+          answer_threshold: 60
+          clarify_threshold: 50
+          clarify_margin: 3
+        """,
+    "intents/topics.yaml": """
+        intents:
+          - id: does_it_hurt
+            category: Safety
+            examples:
+              - does it hurt
+              - is it painful
+          - id: pricing
+            category: Your visit
+            examples:
+              - how much is a session
+              - price
+          - id: greeting
+            kind: smalltalk
+            examples:
+              - hello
+        synonyms:
+          hurt: [painful, sore]
+        safety:
+          patterns:
+            - '\\bpregnan\\w*'
+        out_of_scope:
+          - does a tattoo hurt
+        """,
+    "responses/topics.yaml": """
+        responses:
+          does_it_hurt:
+            title: Does it hurt?
+            answer: <b>Most people feel very little.</b>
+            follow_ups: [pricing]
+          pricing:
+            title: Prices
+            answer: A first session costs {prices.first_session}. Call {clinic.phone}.
+            follow_ups: [does_it_hurt]
+          greeting:
+            title: Hello
+            answer: Hello! Ask me anything.
+            follow_ups: []
+        """,
+    "responses/messages.yaml": """
+        messages:
+          welcome: Welcome to {clinic.name}!
+          help: I answer questions.
+          fallback: Sorry, I don't know that one. Call {clinic.phone}.
+          clarify: Did you mean one of these?
+          none_of_these: None of these
+          safety: Please talk to a practitioner first.
+          unsupported_media: I can only read text.
+          topics: Pick a topic.
+          back: Back
+          book: Book at {clinic.booking_url}
+          privacy: We store nothing.
+        popular_topics: [does_it_hurt, pricing]
+        """,
+}
+
+
+def write_content(root: Path, files: dict[str, str]) -> Path:
+    """Write a content folder from {relative path: YAML text}."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return root
+
+
+def copy_shipped_content(destination: Path) -> Path:
+    """A copy of the shipped content (settings, intents, responses) to modify in a test."""
+    source = default_content_dir()
+    destination.mkdir(parents=True)
+    shutil.copy(source / "clinic.yaml", destination / "clinic.yaml")
+    for folder in ("intents", "responses"):
+        shutil.copytree(source / folder, destination / folder)
+    return destination
+
+
+@pytest.fixture
+def tiny_content(tmp_path: Path) -> Path:
+    """A small valid content folder in a temporary directory."""
+    return write_content(tmp_path / "content", TINY_CONTENT)
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> Knowledge:
+    """The shipped knowledge base, loaded once."""
+    return load_knowledge(default_content_dir())
+
+
+@pytest.fixture(scope="session")
+def engine(knowledge: Knowledge) -> DialogueEngine:
+    """The dialogue engine over the shipped content."""
+    return DialogueEngine(knowledge)

@@ -1,0 +1,102 @@
+"""The command line as a new user meets it: chat, validate, match, eval."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.knowledge import Knowledge
+from bot.telegram_html import plain_text
+from tests.conftest import copy_shipped_content
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def run_bot(*args: str, stdin: str = "", cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_no_token_starts_terminal_chat_and_answers(knowledge: Knowledge) -> None:
+    result = run_bot(stdin="does it hurt?\n")
+    assert result.returncode == 0, result.stderr
+    assert "No TELEGRAM_BOT_TOKEN set: starting the terminal chat" in result.stdout.splitlines()[0]
+    answer = plain_text(knowledge.responses["does_it_hurt"].answer)
+    assert answer in result.stdout
+    after_answer = result.stdout.split(answer, 1)[1]
+    follow_ups = knowledge.responses["does_it_hurt"].follow_ups
+    for number, intent_id in enumerate(follow_ups, start=1):
+        assert f"  {number}. {knowledge.title(intent_id)}" in after_answer
+
+
+def test_chat_follows_a_numbered_suggestion(knowledge: Knowledge) -> None:
+    result = run_bot("chat", stdin="what is qi\n1\n")
+    assert result.returncode == 0, result.stderr
+    qi_answer = plain_text(knowledge.responses["what_is_qi"].answer)
+    first_follow_up = knowledge.responses["what_is_qi"].follow_ups[0]
+    followed_answer = plain_text(knowledge.responses[first_follow_up].answer)
+    assert qi_answer in result.stdout
+    assert followed_answer in result.stdout.split(qi_answer, 1)[1]
+
+
+def test_validate_shipped_content_passes() -> None:
+    result = run_bot("validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 errors, 0 warnings" in result.stdout
+
+
+def test_validate_names_every_problem_and_exits_1(tmp_path: Path) -> None:
+    content = copy_shipped_content(tmp_path / "content")
+    (content / "intents" / "broken.yaml").write_text("intents:\n  - id: x\n    examples: [a, b\n")
+    visit = content / "responses" / "your_visit.yaml"
+    visit.write_text(visit.read_text().replace("{clinic.phone}", "{clinic.telephone}", 1))
+    result = run_bot("validate", "--content", str(content))
+    assert result.returncode == 1
+    assert f"{content / 'intents' / 'broken.yaml'}:4: error: invalid YAML" in result.stderr
+    assert f"{visit}:" in result.stderr and "{clinic.telephone}" in result.stderr
+
+
+def test_match_shows_candidates_and_decision() -> None:
+    result = run_bot("match", "does acupunture hurt")
+    assert result.returncode == 0
+    assert "does_it_hurt" in result.stdout.splitlines()[0]
+    assert "decision: answer -> does_it_hurt" in result.stdout
+
+
+def test_eval_json_report(tmp_path: Path) -> None:
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "- {text: does it hurt, expect: does_it_hurt}\n- {text: bitcoin price, expect: null}\n"
+    )
+    result = run_bot("eval", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["accuracy"] == 1.0
+    assert [item["predicted"] for item in report["items"]] == ["does_it_hurt", None]
+    assert set(report) >= {
+        "accuracy",
+        "in_scope_accuracy",
+        "out_of_scope_rejection",
+        "per_intent",
+        "confusions",
+        "items",
+    }
+
+
+def test_installed_package_finds_its_content(tmp_path: Path) -> None:
+    """Run from another folder: the default content must not depend on the working directory."""
+    result = run_bot("match", "price", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "decision: answer -> pricing" in result.stdout
