@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         parents=[content],
     )
     commands = parser.add_subparsers(dest="command", metavar="command")
+    commands.add_parser(
+        "run", parents=[content], help=f"run the Telegram bot (needs {TOKEN_VARIABLE})"
+    )
     commands.add_parser("chat", parents=[content], help="chat with the bot in the terminal")
     commands.add_parser("validate", parents=[content], help="check the content; exit 1 on errors")
     match = commands.add_parser("match", parents=[content], help="show how a question is matched")
@@ -62,9 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _match(engine, args.text)
     if command == "eval":
         return _eval(engine, args.file, args.json)
-    if command is None and os.environ.get(TOKEN_VARIABLE):
-        print("The Telegram front end is not part of this build yet.", file=sys.stderr)
-        return 2
+    if command == "run" or (command is None and os.environ.get(TOKEN_VARIABLE)):
+        return _run_telegram(knowledge)
     if command is None:
         print(
             f"No {TOKEN_VARIABLE} set: starting the terminal chat "
@@ -74,6 +77,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run_console(engine)
     return 0
+
+
+def _run_telegram(knowledge: Knowledge) -> int:
+    # Imported here so the terminal tools start fast and work without Telegram settings.
+    from bot.telegram.application import run
+    from bot.telegram.settings import BotSettings, SettingsError
+
+    try:
+        settings = BotSettings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"Cannot start the Telegram bot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging()
+    run(settings, knowledge)
+    return 0
+
+
+def configure_logging() -> None:
+    """Log once, to stderr. httpx would log every request URL (with the token) at INFO."""
+    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(format=log_format, level=logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _load(content_dir: Path) -> Knowledge | None:

@@ -40,7 +40,15 @@ REQUIRED_MESSAGES = (
     "back",
     "book",
     "privacy",
+    "book_button",
+    "ask_button",
+    "topics_button",
+    "stale_button",
+    "error",
 )
+REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy")
+_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")  # Telegram's rule for command names
+MAX_INTENT_ID_LENGTH = 50  # leaves room in 64-byte callback data and deep-link payloads
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _INTENT_KEYS = {"id", "examples", "category", "kind"}
 _RESPONSE_KEYS = {"title", "answer", "follow_ups"}
@@ -75,6 +83,8 @@ class _Draft:
         self.safety: list[SafetyPattern] = []
         self.out_of_scope: list[Example] = []
         self.popular: list[tuple[str, SourceRef]] = []
+        self.commands: dict[str, str] = {}
+        self.commands_ref: SourceRef | None = None
 
 
 def load_knowledge(content_dir: Path) -> Knowledge:
@@ -116,6 +126,7 @@ def check_content(content_dir: Path) -> tuple[Knowledge | None, list[Problem]]:
         thresholds=_thresholds(settings_raw),
         out_of_scope=tuple(draft.out_of_scope),
         popular_topics=tuple(intent_id for intent_id, _ in draft.popular),
+        commands=freeze(draft.commands),
     )
     return knowledge, report.problems
 
@@ -212,6 +223,13 @@ def _read_intents(value: Any, path: Path, line: int, draft: _Draft, report: _Col
         if not isinstance(intent_id, str) or not _ID.match(intent_id):
             report.error(f"intent id {intent_id!r} must be snake_case text", path, item_line)
             continue
+        if len(intent_id) > MAX_INTENT_ID_LENGTH:
+            report.error(
+                f"intent id is longer than {MAX_INTENT_ID_LENGTH} characters",
+                path,
+                item_line,
+                intent_id,
+            )
         if intent_id in RESERVED_IDS:
             report.error(f"intent id {intent_id!r} is reserved", path, item_line, intent_id)
         for key in sorted(set(item) - _INTENT_KEYS):
@@ -368,6 +386,25 @@ def _read_popular(value: Any, path: Path, line: int, draft: _Draft, report: _Col
     )
 
 
+def _read_commands(value: Any, path: Path, line: int, draft: _Draft, report: _Collector) -> None:
+    if not isinstance(value, dict):
+        report.error("'commands' must map command names to descriptions", path, line)
+        return
+    draft.commands_ref = SourceRef(path, line)
+    for name, description in value.items():
+        key_line = line_of(value, name, line) or line
+        if not isinstance(name, str) or not _COMMAND.match(name):
+            report.error(
+                f"command {name!r} must be 1-32 lowercase letters, digits or _", path, key_line
+            )
+        elif not isinstance(description, str) or not 1 <= len(description.strip()) <= 256:
+            report.error(
+                f"command {name!r} needs a description of 1-256 characters", path, key_line
+            )
+        else:
+            draft.commands[name] = description.strip()
+
+
 _INTENT_SECTIONS: dict[str, _SectionReader] = {
     "intents": _read_intents,
     "synonyms": _read_synonyms,
@@ -378,6 +415,7 @@ _RESPONSE_SECTIONS: dict[str, _SectionReader] = {
     "responses": _read_responses,
     "messages": _read_messages,
     "popular_topics": _read_popular,
+    "commands": _read_commands,
 }
 
 
@@ -405,6 +443,14 @@ def _cross_check(draft: _Draft, settings: Mapping[str, Any], report: _Collector)
         for key in REQUIRED_MESSAGES:
             if key not in draft.messages:
                 report.error(f"message {key!r} is missing from 'messages:'", where.file, None)
+    if draft.commands_ref is not None:
+        for name in REQUIRED_COMMANDS:
+            if name not in draft.commands:
+                ref = draft.commands_ref
+                report.error(f"command {name!r} is missing from 'commands:'", ref.file, ref.line)
+    elif draft.messages:
+        where = next(iter(draft.messages.values()))[1]
+        report.error("a 'commands:' section is missing", where.file, None)
     for intent_id, ref in draft.popular:
         if intent_id not in draft.intents:
             report.error(f"popular topic {intent_id!r} is not an intent", ref.file, ref.line)

@@ -14,6 +14,11 @@ SAFETY = "safety"
 # Follow-ups offered under the safety answer, when the content has these intents.
 _SAFETY_FOLLOW_UPS = ("contraindications", "contact_human")
 _MAX_CLARIFY = 3
+# A question whose clinic words weigh less than this ("treatment?", "face", "needles") is
+# too vague to answer outright even when one topic scores well: we offer the top topics.
+VAGUE_QUESTION_WEIGHT = 1.75
+# ... unless it (nearly) is one of the content's own examples: its author decided.
+EXAMPLE_MATCH = 95.0
 
 
 class ReplyKind(StrEnum):
@@ -72,9 +77,11 @@ class DialogueEngine:
                 self._suggestions(i for i in _SAFETY_FOLLOW_UPS if i in self.knowledge.responses),
                 candidates=ranked,
             )
-        return self._decide(ranked)
+        return self._decide(
+            ranked, vague=self.matcher.information(question) < VAGUE_QUESTION_WEIGHT
+        )
 
-    def _decide(self, ranked: tuple[Candidate, ...]) -> Reply:
+    def _decide(self, ranked: tuple[Candidate, ...], vague: bool) -> Reply:
         thresholds = self.knowledge.thresholds
         rejected = next((c.score for c in ranked if c.intent_id == OUT_OF_SCOPE), 0.0)
         real = [c for c in ranked if c.intent_id != OUT_OF_SCOPE]
@@ -88,6 +95,12 @@ class DialogueEngine:
             return self.fallback(ranked)
         top = pool[0]
         close = [c for c in pool[1:_MAX_CLARIFY] if c.score > top.score - thresholds.margin]
+        if (
+            vague
+            and top.score < EXAMPLE_MATCH
+            and not self.knowledge.intents[top.intent_id].smalltalk
+        ):
+            close = [c for c in pool[1:_MAX_CLARIFY] if c.score >= thresholds.clarify]
         if top.score >= thresholds.answer and not close:
             return self.answer(top.intent_id, score=top.score, candidates=ranked)
         options = (
@@ -136,6 +149,26 @@ class DialogueEngine:
             self.knowledge.message("welcome"),
             self._suggestions(self.knowledge.popular_topics),
         )
+
+    def topics_for(self, text: str, limit: int) -> list[str]:
+        """Topics worth offering for a (possibly partial) query, e.g. in inline mode.
+
+        Unlike ``respond`` this lists every plausible topic instead of deciding on one;
+        a safety question lists the safety topics first; an empty query, popular topics.
+        """
+        if not text.strip():
+            return list(self.knowledge.popular_topics)[:limit]
+        intent_ids: list[str] = []
+        if self.safety.flags(text, self.normalizer.corrected_words(text)):
+            intent_ids += [i for i in _SAFETY_FOLLOW_UPS if i in self.knowledge.responses]
+        threshold = self.knowledge.thresholds.clarify
+        intent_ids += [
+            c.intent_id
+            for c in self.matcher.rank(text, limit=limit + len(intent_ids) + 1)
+            if c.intent_id != OUT_OF_SCOPE and c.score >= threshold
+        ]
+        topical = [i for i in dict.fromkeys(intent_ids) if not self.knowledge.intents[i].smalltalk]
+        return topical[:limit]
 
     def _suggestions(self, intent_ids: object) -> tuple[Suggestion, ...]:
         ids = dict.fromkeys(intent_ids)  # type: ignore[call-overload]

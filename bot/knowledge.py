@@ -73,6 +73,8 @@ class Knowledge:
     out_of_scope: tuple[Example, ...] = ()
     # Offered on the welcome and fallback replies.
     popular_topics: tuple[str, ...] = ()
+    # Telegram command menu: name -> description.
+    commands: Mapping[str, str] = field(default_factory=dict)
 
     def title(self, intent_id: str) -> str:
         """Button label of an intent."""

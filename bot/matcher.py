@@ -158,6 +158,13 @@ class Matcher:
         ranked = sorted(best.values(), key=lambda c: (-c.score, c.intent_id))
         return ranked[:limit]
 
+    def information(self, question: str) -> float:
+        """Total weight of the clinic words in a question: low for "treatment?" or "face"."""
+        tokens = frozenset(self.normalizer.canonical_tokens(question))
+        return sum(
+            self._weight[t] for t in tokens if t in self._clinic_words and t not in STOPWORDS
+        )
+
     def _units(self, question: str) -> list[tuple[frozenset[str], float, bool]]:
         """Token sets to score: the whole message, its sentences and their clauses.
 

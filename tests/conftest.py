@@ -79,7 +79,18 @@ TINY_CONTENT = {
           back: Back
           book: Book at {clinic.booking_url}
           privacy: We store nothing.
+          book_button: Book online
+          ask_button: Ask the assistant
+          topics_button: Topics
+          stale_button: That button is out of date.
+          error: Something went wrong.
         popular_topics: [does_it_hurt, pricing]
+        commands:
+          start: Start
+          help: Help
+          topics: Topics
+          book: Book
+          privacy: Privacy
         """,
 }
 

@@ -1,0 +1,185 @@
+"""Offline Telegram testing, the way PTB's own suite does it: the real Application, a
+request layer that answers Bot API calls locally and records them, and update factories."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext
+from telegram.request import BaseRequest, RequestData
+
+from bot.knowledge import Knowledge
+from bot.telegram.application import build_application
+from bot.telegram.settings import BotSettings
+from tests.e2e.botapi_emulator import parse_html
+
+BOT = {"id": 777000, "is_bot": True, "first_name": "Clinic FAQ", "username": "clinic_faq_bot"}
+TOKEN = "777000:offline-token"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+class RecordingRequest(BaseRequest):
+    """Answers every Bot API call offline, checks outgoing HTML, and records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._message_ids = itertools.count(5000)
+        self.fail_methods: set[str] = set()
+
+    @property
+    def read_timeout(self) -> float:
+        return 1.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        self.calls.append(Call(api_method, params))
+        if api_method in self.fail_methods:
+            return 400, json.dumps(
+                {"ok": False, "error_code": 400, "description": "Bad Request: test failure"}
+            ).encode()
+        if params.get("parse_mode") == "HTML" and "text" in params:
+            parse_html(params["text"])  # raises like Telegram would on invalid HTML
+        return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT
+        if method in ("sendMessage", "editMessageText"):
+            message_id = params.get("message_id") or next(self._message_ids)
+            chat_id = params["chat_id"]
+            return {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if int(chat_id) > 0 else "supergroup"},
+                "from": BOT,
+                "text": params["text"],
+                **({"reply_markup": params["reply_markup"]} if "reply_markup" in params else {}),
+            }
+        return True
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method]
+
+
+@dataclass
+class Harness:
+    application: Application[Any, Any, Any, Any, Any, Any]
+    request: RecordingRequest
+    errors: list[BaseException] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def send(self, data: dict[str, Any]) -> None:
+        data = {"update_id": next(self._ids), **data}
+        await self.application.process_update(Update.de_json(data, self.application.bot))
+
+    async def text(
+        self, text: str, user_id: int = 42, chat: dict[str, Any] | None = None, **message: Any
+    ) -> None:
+        await self.send({"message": message_dict(text, user_id, chat, **message)})
+
+    async def press(
+        self, data: str, user_id: int = 42, message: dict[str, Any] | None = None
+    ) -> None:
+        bot_message = message or {
+            "message_id": 4000,
+            "date": int(time.time()),
+            "chat": private_chat(user_id),
+            "from": BOT,
+            "text": "menu",
+        }
+        query = {
+            "id": f"q{next(self._ids)}",
+            "from": user(user_id),
+            "chat_instance": "ci",
+            "data": data,
+            "message": bot_message,
+        }
+        await self.send({"callback_query": query})
+
+    async def inline(self, query: str, user_id: int = 42) -> None:
+        await self.send(
+            {
+                "inline_query": {
+                    "id": f"iq{next(self._ids)}",
+                    "from": user(user_id),
+                    "query": query,
+                    "offset": "",
+                }
+            }
+        )
+
+
+def user(user_id: int, first_name: str = "Ana") -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": first_name}
+
+
+def private_chat(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "type": "private", "first_name": "Ana"}
+
+
+GROUP = {"id": -100123, "type": "supergroup", "title": "Skin care chat"}
+
+
+def message_dict(
+    text: str, user_id: int = 42, chat: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A user's text message, with command and mention entities as Telegram would add them."""
+    entities = []
+    if text.startswith("/"):
+        entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+    mention = "@" + BOT["username"]
+    if mention in text:
+        entities.append({"type": "mention", "offset": text.index(mention), "length": len(mention)})
+    return {
+        "message_id": extra.pop("message_id", 10),
+        "date": int(time.time()),
+        "chat": chat or private_chat(user_id),
+        "from": user(user_id),
+        "text": text,
+        **({"entities": entities} if entities else {}),
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def offline_bot(knowledge: Knowledge) -> AsyncIterator[Harness]:
+    """The real Application over the recording request; fails on any swallowed error."""
+    request = RecordingRequest()
+    application = build_application(BotSettings(token=TOKEN), knowledge, request=request)
+    harness = Harness(application, request)
+
+    async def collect(update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        assert context.error is not None
+        harness.errors.append(context.error)
+
+    application.add_error_handler(collect)
+    async with application:
+        yield harness
