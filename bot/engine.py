@@ -17,8 +17,11 @@ _MAX_CLARIFY = 3
 # A question whose clinic words weigh less than this ("treatment?", "face", "needles") is
 # too vague to answer outright even when one topic scores well: we offer the top topics.
 VAGUE_QUESTION_WEIGHT = 1.75
-# ... unless it (nearly) is one of the content's own examples: its author decided.
+# ... unless it (nearly) is one of the content's own examples (its author decided), or the
+# best topic scores at least VAGUE_ANSWER and leads the next one by more than VAGUE_MARGIN.
 EXAMPLE_MATCH = 95.0
+VAGUE_ANSWER = 85.0
+VAGUE_MARGIN = 15.0
 
 
 class ReplyKind(StrEnum):
@@ -94,13 +97,19 @@ class DialogueEngine:
         if not pool or pool[0].score < thresholds.clarify or rejected >= pool[0].score:
             return self.fallback(ranked)
         top = pool[0]
+        if self.knowledge.intents[top.intent_id].smalltalk and top.score < thresholds.answer:
+            return self.fallback(ranked)  # never "did you mean 'goodbye'?"
         close = [c for c in pool[1:_MAX_CLARIFY] if c.score > top.score - thresholds.margin]
         if (
             vague
             and top.score < EXAMPLE_MATCH
             and not self.knowledge.intents[top.intent_id].smalltalk
         ):
-            close = [c for c in pool[1:_MAX_CLARIFY] if c.score >= thresholds.clarify]
+            margin = VAGUE_MARGIN if top.score >= VAGUE_ANSWER else thresholds.answer
+            floor = max(thresholds.clarify, top.score - margin)
+            close = [c for c in pool[1:_MAX_CLARIFY] if c.score >= floor]
+        if self.knowledge.intents[top.intent_id].smalltalk:
+            close = []  # "did you mean 'hello' or 'goodbye'?" helps nobody
         if top.score >= thresholds.answer and not close:
             return self.answer(top.intent_id, score=top.score, candidates=ranked)
         options = (

@@ -34,13 +34,13 @@ OUT_OF_SCOPE = "out_of_scope"
 # words, because people wrap questions in context; words foreign to the clinic cost the
 # most, because they usually name another topic.
 EXAMPLE_MISS = 0.6
-KNOWN_EXTRA = 0.3
-FOREIGN_EXTRA = 0.6
+KNOWN_EXTRA = 0.2
+FOREIGN_EXTRA = 0.8
 FILLER_WEIGHT = 0.2
 # Share of the score that comes from the intent as a whole (how much of the question the
 # words of all its examples explain) rather than from its single closest example: people
 # combine words from several ways of asking.
-INTENT_BLEND = 0.5
+INTENT_BLEND = 0.3
 # How specific a word is, from its rank in a list of common English words: everyday words
 # ("explain", "lunch", "meaning") say less about the topic than rare ones ("tattoo",
 # "rosacea"). Specificity scales with log(rank) between these ranks, from a floor of
@@ -51,7 +51,7 @@ SPECIFICITY_FLOOR = 0.15
 CLINIC_SPECIFICITY = 0.5  # how much specificity shapes clinic word weights (0 = not at all)
 # A message that asks a question in one sentence and tells a story in others: the story
 # sentences (and the message as a whole) score this much lower than the question.
-STORY_DISCOUNT = 0.8
+STORY_DISCOUNT = 0.9
 
 _SENTENCE_END = re.compile(r"[^.!?\n]+[.!?\n]*")
 _CLAUSE_BREAK = re.compile(r"[;:]+|,|\s[-\u2013\u2014]+\s")
@@ -179,9 +179,13 @@ class Matcher:
         whole = frozenset(self.normalizer.canonical_tokens(question))
         units = [(whole, story, True)]
         seen = {whole}
-        for sentence, is_question in zip(sentences, asking, strict=True):
+        for number, (sentence, is_question) in enumerate(zip(sentences, asking, strict=True)):
             factor = 1.0 if is_question or not mixed else story
             parts = [sentence, *(c for c in _CLAUSE_BREAK.split(sentence) if c.strip())]
+            if mixed and is_question and number > 0:
+                # "A friend suggested cosmetic acupuncture. What does it involve?": the
+                # question's "it" lives in the sentence before.
+                parts.append(f"{sentences[number - 1]} {sentence}")
             for part in parts:
                 tokens = frozenset(self.normalizer.canonical_tokens(part))
                 if tokens and tokens not in seen:

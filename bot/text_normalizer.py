@@ -70,7 +70,11 @@ class TextNormalizer:
                 vocabulary.update(basic_tokens(phrase))
         self.vocabulary = frozenset(vocabulary)
         self._english = english_word_ranks()
-        self._choices = sorted(vocabulary)
+        # Typos rarely hit the first letter, so candidates share it: "prise" -> "price",
+        # never "rise"; it also makes each lookup a fraction of the vocabulary.
+        self._choices: dict[str, list[str]] = {}
+        for word in sorted(vocabulary):
+            self._choices.setdefault(word[0], []).append(word)
         # Typo correction is the slow step; people repeat words, so cache per token.
         self.correct = lru_cache(maxsize=50_000)(self._correct)
 
@@ -92,7 +96,8 @@ class TextNormalizer:
             # A real word is not a typo: "sing" must not become "sting", nor "play" "pay".
             return token
         cutoff = _CORRECTION_CUTOFF.get(len(token), _DEFAULT_CORRECTION_CUTOFF)
-        best = process.extractOne(token, self._choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        choices = self._choices.get(token[0], [])
+        best = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
         return str(best[0]) if best else token
 
     def canonical_tokens(self, text: str) -> list[str]:
