@@ -48,7 +48,7 @@ def html_problems(text: str) -> list[str]:
         elif token == "&":
             problems.append("a bare '&' must be written &amp;")
         elif token.startswith("&"):
-            entity = match.group(3)
+            entity = match.group(5)
             if not entity.startswith("#") and entity not in _ENTITIES:
                 problems.append(f"unsupported entity {token}")
         else:
