@@ -48,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument("file", type=Path, help="YAML list of {text, expect} items")
     evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--database",
+        type=Path,
+        help="SQLite file (default: $DATABASE_PATH, else data/bot.sqlite3)",
+    )
+    commands.add_parser(
+        "stats", parents=[content, database], help="questions and answer rates, 7 and 30 days"
+    )
+    commands.add_parser("gaps", parents=[content, database], help="unanswered questions, grouped")
     return parser
 
 
@@ -66,8 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _match(engine, args.text)
     if command == "eval":
         return _eval(engine, args.file, args.json)
+    if command in ("stats", "gaps"):
+        return _report(engine, command, args.database)
     if command == "run" or (command is None and os.environ.get(TOKEN_VARIABLE)):
-        return _run_telegram(knowledge)
+        return _run_telegram(knowledge, content_dir)
     if command is None:
         print(
             f"No {TOKEN_VARIABLE} set: starting the terminal chat "
@@ -79,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run_telegram(knowledge: Knowledge) -> int:
+def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     # Imported here so the terminal tools start fast and work without Telegram settings.
     from bot.telegram.application import run
     from bot.telegram.settings import BotSettings, SettingsError
@@ -90,7 +102,7 @@ def _run_telegram(knowledge: Knowledge) -> int:
         print(f"Cannot start the Telegram bot: {exc}", file=sys.stderr)
         return 2
     configure_logging()
-    run(settings, knowledge)
+    run(settings, knowledge, content_dir)
     return 0
 
 
@@ -99,6 +111,26 @@ def configure_logging() -> None:
     log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(format=log_format, level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _report(engine: DialogueEngine, command: str, database: Path | None) -> int:
+    from bot.analytics.reports import as_plain_text, find_gaps, gaps_report, stats_report
+    from bot.analytics.store import EventStore
+    from bot.telegram.settings import DEFAULT_DATABASE_PATH
+
+    path = database or Path(os.environ.get("DATABASE_PATH", "") or DEFAULT_DATABASE_PATH)
+    if not path.is_file():
+        print(f"No database at {path} yet: it is created when the bot first runs.", file=sys.stderr)
+        return 1
+    titles = {intent_id: r.title for intent_id, r in engine.knowledge.responses.items()}
+    # Reports only read; the salt matters for hashing new user ids, which never happens here.
+    with EventStore(path, salt="read-only-report") as store:
+        if command == "stats":
+            report = stats_report(store.stats(7), store.stats(30), titles)
+        else:
+            report = gaps_report(find_gaps(store.unanswered(30), engine), titles)
+    print(as_plain_text(report))
+    return 0
 
 
 def _load(content_dir: Path) -> Knowledge | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)+)\}")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -90,3 +92,49 @@ def derive_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(hours, Mapping) and not opening_hours_problems(hours):
             clinic["hours"] = describe_opening_hours(hours)
     return settings
+
+
+def clinic_zone(settings: Mapping[str, Any]) -> ZoneInfo:
+    """The clinic's time zone (clinic.timezone), UTC when unset or unknown."""
+    name = str((settings.get("clinic") or {}).get("timezone") or "UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _open_spans(hours: Mapping[str, str], day: date) -> tuple[time, time] | None:
+    value = str(hours.get(WEEKDAYS[day.weekday()], "closed")).strip().lower()
+    if value == "closed" or not _HOURS.match(value):
+        return None
+    start, end = value.split("-")
+    end_time = time(23, 59) if end == "24:00" else time.fromisoformat(end)
+    return time.fromisoformat(start), end_time
+
+
+def next_opening(settings: Mapping[str, Any], now: datetime) -> datetime | None:
+    """None while the clinic is open; else when it next opens (clinic time). Needs opening_hours."""
+    hours = (settings.get("clinic") or {}).get("opening_hours")
+    if not isinstance(hours, Mapping) or opening_hours_problems(hours):
+        return None  # unknown hours: never claim to be closed
+    zone = clinic_zone(settings)
+    local = now.astimezone(zone)
+    for offset in range(8):
+        day = local.date() + timedelta(days=offset)
+        span = _open_spans(hours, day)
+        if span is None:
+            continue
+        opens = datetime.combine(day, span[0], zone)
+        closes = datetime.combine(day, span[1], zone)
+        if offset == 0 and opens <= local < closes:
+            return None
+        if local < opens:
+            return opens
+    return None
+
+
+def describe_moment(moment: datetime, now: datetime) -> str:
+    """'today at 09:00', 'tomorrow at 09:00' or 'Monday at 09:00'."""
+    days = (moment.date() - now.astimezone(moment.tzinfo).date()).days
+    day = "today" if days == 0 else "tomorrow" if days == 1 else moment.strftime("%A")
+    return f"{day} at {moment:%H:%M}"

@@ -45,8 +45,39 @@ REQUIRED_MESSAGES = (
     "topics_button",
     "stale_button",
     "error",
+    "feedback_yes",
+    "feedback_no",
+    "feedback_thanks",
+    "human_button",
+    "handoff_ask",
+    "handoff_confirm",
+    "handoff_send",
+    "handoff_new",
+    "handoff_sent",
+    "handoff_after_hours",
+    "handoff_unavailable",
+    "handoff_to_staff",
+    "staff_reply",
+    "staff_relayed",
+    "staff_relay_failed",
+    "forget_done",
+    "admin_only",
+    "admin_unknown_topic",
+    "admin_post_usage",
+    "admin_no_channel",
+    "admin_post_preview",
+    "admin_publish",
+    "admin_cancel",
+    "admin_published",
+    "admin_cancelled",
+    "admin_post_failed",
+    "admin_no_posts",
+    "admin_reloaded",
+    "admin_reload_failed",
+    "digest_intro",
 )
-REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy")
+REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")
+REQUIRED_ADMIN_COMMANDS = ("stats", "gaps", "post", "posts", "reload")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")  # Telegram's rule for command names
 MAX_INTENT_ID_LENGTH = 50  # leaves room in 64-byte callback data and deep-link payloads
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -85,6 +116,10 @@ class _Draft:
         self.popular: list[tuple[str, SourceRef]] = []
         self.commands: dict[str, str] = {}
         self.commands_ref: SourceRef | None = None
+        self.admin_commands: dict[str, str] = {}
+        self.admin_commands_ref: SourceRef | None = None
+        # A file that does not parse: its absence must not be reported as missing pieces.
+        self.unreadable: list[Path] = []
 
 
 def load_knowledge(content_dir: Path) -> Knowledge:
@@ -127,6 +162,7 @@ def check_content(content_dir: Path) -> tuple[Knowledge | None, list[Problem]]:
         out_of_scope=tuple(draft.out_of_scope),
         popular_topics=tuple(intent_id for intent_id, _ in draft.popular),
         commands=freeze(draft.commands),
+        admin_commands=freeze(draft.admin_commands),
     )
     return knowledge, report.problems
 
@@ -194,6 +230,7 @@ def _read_sections(
     data, problems = read_yaml(path)
     report.problems.extend(problems)
     if problems:
+        draft.unreadable.append(path)
         return
     if not isinstance(data, dict) or not data:
         expected = " or ".join(f"'{key}:'" for key in readers)
@@ -387,10 +424,23 @@ def _read_popular(value: Any, path: Path, line: int, draft: _Draft, report: _Col
 
 
 def _read_commands(value: Any, path: Path, line: int, draft: _Draft, report: _Collector) -> None:
-    if not isinstance(value, dict):
-        report.error("'commands' must map command names to descriptions", path, line)
-        return
+    _read_command_menu(value, path, line, draft.commands, report)
     draft.commands_ref = SourceRef(path, line)
+
+
+def _read_admin_commands(
+    value: Any, path: Path, line: int, draft: _Draft, report: _Collector
+) -> None:
+    _read_command_menu(value, path, line, draft.admin_commands, report)
+    draft.admin_commands_ref = SourceRef(path, line)
+
+
+def _read_command_menu(
+    value: Any, path: Path, line: int, menu: dict[str, str], report: _Collector
+) -> None:
+    if not isinstance(value, dict):
+        report.error("a command menu must map command names to descriptions", path, line)
+        return
     for name, description in value.items():
         key_line = line_of(value, name, line) or line
         if not isinstance(name, str) or not _COMMAND.match(name):
@@ -402,7 +452,7 @@ def _read_commands(value: Any, path: Path, line: int, draft: _Draft, report: _Co
                 f"command {name!r} needs a description of 1-256 characters", path, key_line
             )
         else:
-            draft.commands[name] = description.strip()
+            menu[name] = description.strip()
 
 
 _INTENT_SECTIONS: dict[str, _SectionReader] = {
@@ -416,6 +466,7 @@ _RESPONSE_SECTIONS: dict[str, _SectionReader] = {
     "messages": _read_messages,
     "popular_topics": _read_popular,
     "commands": _read_commands,
+    "admin_commands": _read_admin_commands,
 }
 
 
@@ -423,6 +474,13 @@ _RESPONSE_SECTIONS: dict[str, _SectionReader] = {
 
 
 def _cross_check(draft: _Draft, settings: Mapping[str, Any], report: _Collector) -> None:
+    for intent_id, (raw, ref) in draft.responses.items():
+        _check_response(intent_id, raw, ref, draft, settings, report)
+    for key, (text, ref) in draft.messages.items():
+        _check_text(text, f"message {key!r}", ref.file, ref.line, None, settings, report)
+    if draft.unreadable:
+        # What looks missing may well be in the file that did not parse: fix that first.
+        return
     _check_examples_unique(draft, report)
     for intent_id, intent in draft.intents.items():
         if intent_id not in draft.responses:
@@ -432,25 +490,29 @@ def _cross_check(draft: _Draft, settings: Mapping[str, Any], report: _Collector)
                 intent.source.line,
                 intent_id,
             )
-    for intent_id, (raw, ref) in draft.responses.items():
+    for intent_id, (_, ref) in draft.responses.items():
         if intent_id not in draft.intents:
             report.error("response has no intent in intents/", ref.file, ref.line, intent_id)
-        _check_response(intent_id, raw, ref, draft, settings, report)
-    for key, (text, ref) in draft.messages.items():
-        _check_text(text, f"message {key!r}", ref.file, ref.line, None, settings, report)
     if draft.messages or draft.responses:
         where = next(iter(draft.messages.values()), (None, SourceRef(Path("responses"), 0)))[1]
         for key in REQUIRED_MESSAGES:
             if key not in draft.messages:
                 report.error(f"message {key!r} is missing from 'messages:'", where.file, None)
-    if draft.commands_ref is not None:
-        for name in REQUIRED_COMMANDS:
-            if name not in draft.commands:
-                ref = draft.commands_ref
-                report.error(f"command {name!r} is missing from 'commands:'", ref.file, ref.line)
-    elif draft.messages:
-        where = next(iter(draft.messages.values()))[1]
-        report.error("a 'commands:' section is missing", where.file, None)
+    menus = (
+        ("commands", draft.commands, draft.commands_ref, REQUIRED_COMMANDS),
+        ("admin_commands", draft.admin_commands, draft.admin_commands_ref, REQUIRED_ADMIN_COMMANDS),
+    )
+    for section, menu, menu_ref, required in menus:
+        if menu_ref is None:
+            if draft.messages:
+                first = next(iter(draft.messages.values()))[1]
+                report.error(f"a '{section}:' section is missing", first.file, None)
+            continue
+        for name in required:
+            if name not in menu:
+                report.error(
+                    f"command {name!r} is missing from '{section}:'", menu_ref.file, menu_ref.line
+                )
     for intent_id, ref in draft.popular:
         if intent_id not in draft.intents:
             report.error(f"popular topic {intent_id!r} is not an intent", ref.file, ref.line)
@@ -520,7 +582,7 @@ def _check_response(
         line = line_of(follow_ups, position, line_of(raw, "follow_ups"))
         if follow_up == intent_id:
             report.error("follow-up points to the intent itself", ref.file, line, intent_id)
-        elif follow_up not in draft.intents:
+        elif follow_up not in draft.intents and not draft.unreadable:
             report.error(f"follow-up {follow_up!r} is not an intent", ref.file, line, intent_id)
 
 

@@ -75,6 +75,7 @@ class Knowledge:
     popular_topics: tuple[str, ...] = ()
     # Telegram command menu: name -> description.
     commands: Mapping[str, str] = field(default_factory=dict)
+    admin_commands: Mapping[str, str] = field(default_factory=dict)
 
     def title(self, intent_id: str) -> str:
         """Button label of an intent."""

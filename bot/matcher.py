@@ -240,3 +240,8 @@ def _topic_words(tokens: frozenset[str]) -> frozenset[str]:
 
 def _is_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether any sentence of ``text`` asks something (a "?" or a question word first)."""
+    return any(_is_question(s) for s in _SENTENCE_END.findall(text) if s.strip())

@@ -8,11 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.content_loader import load_knowledge
+from bot.content_loader import (
+    REQUIRED_ADMIN_COMMANDS,
+    REQUIRED_COMMANDS,
+    REQUIRED_MESSAGES,
+    load_knowledge,
+)
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
 
+_WRITTEN_OUT = ("welcome", "fallback", "clarify", "safety", "book")
 TINY_CONTENT = {
     "clinic.yaml": """
         clinic:
@@ -66,32 +72,22 @@ TINY_CONTENT = {
             answer: Hello! Ask me anything.
             follow_ups: []
         """,
-    "responses/messages.yaml": """
-        messages:
-          welcome: Welcome to {clinic.name}!
-          help: I answer questions.
-          fallback: Sorry, I don't know that one. Call {clinic.phone}.
-          clarify: Did you mean one of these?
-          none_of_these: None of these
-          safety: Please talk to a practitioner first.
-          unsupported_media: I can only read text.
-          topics: Pick a topic.
-          back: Back
-          book: Book at {clinic.booking_url}
-          privacy: We store nothing.
-          book_button: Book online
-          ask_button: Ask the assistant
-          topics_button: Topics
-          stale_button: That button is out of date.
-          error: Something went wrong.
-        popular_topics: [does_it_hurt, pricing]
-        commands:
-          start: Start
-          help: Help
-          topics: Topics
-          book: Book
-          privacy: Privacy
-        """,
+    "responses/messages.yaml": "\n".join(
+        [
+            "messages:",
+            "  welcome: Welcome to {clinic.name}!",
+            "  fallback: Sorry, I don't know that one. Call {clinic.phone}.",
+            "  clarify: Did you mean one of these?",
+            "  safety: Please talk to a practitioner first.",
+            "  book: Book at {clinic.booking_url}",
+            *(f"  {key}: Text of {key}." for key in REQUIRED_MESSAGES if key not in _WRITTEN_OUT),
+            "popular_topics: [does_it_hurt, pricing]",
+            "commands:",
+            *(f"  {name}: {name.title()}" for name in REQUIRED_COMMANDS),
+            "admin_commands:",
+            *(f"  {name}: {name.title()}" for name in REQUIRED_ADMIN_COMMANDS),
+        ]
+    ),
 }
 
 

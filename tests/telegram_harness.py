@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext
 from telegram.request import BaseRequest, RequestData
 
+from bot.analytics.store import EventStore
 from bot.knowledge import Knowledge
 from bot.telegram.application import build_application
 from bot.telegram.settings import BotSettings
@@ -93,6 +94,7 @@ class RecordingRequest(BaseRequest):
 class Harness:
     application: Application[Any, Any, Any, Any, Any, Any]
     request: RecordingRequest
+    store: EventStore
     errors: list[BaseException] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -170,11 +172,14 @@ def message_dict(
 
 
 @asynccontextmanager
-async def offline_bot(knowledge: Knowledge) -> AsyncIterator[Harness]:
-    """The real Application over the recording request; fails on any swallowed error."""
+async def offline_bot(knowledge: Knowledge, **settings: Any) -> AsyncIterator[Harness]:
+    """The real Application over the recording request, an in-memory database, and ``settings``
+    (BotSettings fields such as admin_ids or staff_chat_id); collects any swallowed error."""
     request = RecordingRequest()
-    application = build_application(BotSettings(token=TOKEN), knowledge, request=request)
-    harness = Harness(application, request)
+    store = EventStore.in_memory()
+    bot_settings = BotSettings(token=TOKEN, analytics_salt="test", **settings)
+    application = build_application(bot_settings, knowledge, request=request, store=store)
+    harness = Harness(application, request, store)
 
     async def collect(update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
         assert context.error is not None

@@ -136,7 +136,7 @@ def test_title_too_long_for_a_button(tmp_path: Path) -> None:
 def test_missing_message_and_unknown_popular_topic(tmp_path: Path) -> None:
     root = break_content(
         tmp_path,
-        responses__messages_yaml=("privacy: We store nothing.", "private: We store nothing."),
+        responses__messages_yaml=("privacy: Text of privacy.", "private: Text of privacy."),
     )
     messages_file = root / "responses" / "messages.yaml"
     messages_file.write_text(messages_file.read_text().replace("pricing]", "prices]"))

@@ -66,12 +66,20 @@ async def test_question_with_typos_gets_answer_follow_ups_and_booking(
     (sent,) = bot.request.sent()
     assert sent["text"] == knowledge.responses["does_it_hurt"].answer
     follow_ups = knowledge.responses["does_it_hurt"].follow_ups
-    assert callback_data(sent) == [keyboards.answer_data(i) for i in follow_ups]
+    rows = sent["reply_markup"]["inline_keyboard"]
+    assert [row[0]["callback_data"] for row in rows[: len(follow_ups)]] == [
+        keyboards.answer_data(i) for i in follow_ups
+    ]
     assert all(len(data.encode()) <= 64 for data in callback_data(sent))
-    assert buttons(sent)[-1] == {
+    booking = {
         "text": knowledge.message("book_button"),
         "url": knowledge.settings["clinic"]["booking_url"],
     }
+    assert rows[-2] == [booking]
+    assert [b["text"] for b in rows[-1]] == [
+        knowledge.message("feedback_yes"),
+        knowledge.message("feedback_no"),
+    ]
 
 
 async def test_button_press_is_answered_and_sends_a_new_message(
@@ -163,7 +171,8 @@ async def test_help_book_and_privacy(bot: Harness, knowledge: Knowledge) -> None
             "url": knowledge.settings["clinic"]["booking_url"],
         }
     ]
-    assert privacy["text"] == knowledge.message("privacy")
+    assert privacy["text"] == knowledge.message("privacy").replace("{retention_days}", "90")
+    assert "90 days" in privacy["text"]
 
 
 async def test_inline_query_returns_answers_with_deep_link_buttons(

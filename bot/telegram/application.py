@@ -1,23 +1,30 @@
-"""How the bot works, in one place: the Application and its handlers, in order."""
+"""How the bot works, in one place: the Application, its services and its handlers, in order."""
 
 from __future__ import annotations
 
 import logging
+from datetime import time
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     LinkPreviewOptions,
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     Defaults,
     InlineQueryHandler,
@@ -26,12 +33,16 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.analytics.store import EventStore
+from bot.clinic_settings import clinic_zone
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
-from bot.telegram import handlers
+from bot.paths import default_content_dir
+from bot.telegram import admin, handlers, handoff, services
 from bot.telegram.settings import BotSettings
 
 log = logging.getLogger(__name__)
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # Media we cannot read; answered with a polite "I answer text questions" in private chats.
 _UNSUPPORTED_MEDIA = (
@@ -48,12 +59,19 @@ _UNSUPPORTED_MEDIA = (
 )
 # New messages only: an edited question is not answered again (see README, "Edited messages").
 _NEW_MESSAGE = filters.UpdateType.MESSAGE
+_DIGEST_TIME = time(9, 0)
+_MONDAY = 1  # PTB counts weekdays from Sunday = 0
 
 
 def build_application(
-    settings: BotSettings, knowledge: Knowledge, request: BaseRequest | None = None
-) -> Application:  # type: ignore[type-arg]
-    """Build the bot: defaults, rate limiting, services and every handler in order."""
+    settings: BotSettings,
+    knowledge: Knowledge,
+    *,
+    content_dir: Path | None = None,
+    request: BaseRequest | None = None,
+    store: EventStore | None = None,
+) -> AnyApplication:
+    """Build the bot: defaults, rate limiting, services, every handler in order, and jobs."""
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -67,53 +85,120 @@ def build_application(
         # Queues outgoing calls within Telegram's limits (and retries a 429) instead of failing.
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(_announce)
+        .post_shutdown(_close)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    application.bot_data[handlers.ENGINE_KEY] = DialogueEngine(knowledge)
+    application.bot_data.update(
+        {
+            services.ENGINE: DialogueEngine(knowledge),
+            services.SETTINGS: settings,
+            services.CONTENT_DIR: content_dir or default_content_dir(),
+            services.STORE: store
+            or EventStore(settings.database_path, settings.analytics_salt, settings.retention_days),
+        }
+    )
 
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-    application.add_handlers(
-        [
-            # 1. commands
-            CommandHandler("start", handlers.start),
-            CommandHandler("help", handlers.help_command),
-            CommandHandler("topics", handlers.topics_command),
-            CommandHandler("book", handlers.book_command),
-            CommandHandler("privacy", handlers.privacy_command),
-            # 2. buttons: ours by anchored pattern, anything else gets a polite "out of date"
-            CallbackQueryHandler(handlers.on_button),
-            # 3. inline mode
-            InlineQueryHandler(handlers.on_inline_query),
-            # 4. free text last: private chats always, groups only when addressed
-            MessageHandler(
-                _NEW_MESSAGE & private & filters.TEXT & ~filters.COMMAND, handlers.private_text
-            ),
-            MessageHandler(
-                _NEW_MESSAGE & groups & filters.TEXT & ~filters.COMMAND, handlers.group_text
-            ),
-            MessageHandler(_NEW_MESSAGE & private & _UNSUPPORTED_MEDIA, handlers.unsupported_media),
-        ]
-    )
+    ordered = [
+        # 1. commands for everyone, then the admins' (each checks the user id itself)
+        CommandHandler("start", handlers.start),
+        CommandHandler("help", handlers.help_command),
+        CommandHandler("topics", handlers.topics_command),
+        CommandHandler("book", handlers.book_command),
+        CommandHandler("privacy", handlers.privacy_command),
+        CommandHandler("human", handoff.human_command, filters=private),
+        CommandHandler("forget", handlers.forget_command),
+        CommandHandler("stats", admin.stats_command, filters=private),
+        CommandHandler("gaps", admin.gaps_command, filters=private),
+        CommandHandler("reload", admin.reload_command, filters=private),
+        CommandHandler("post", admin.post_command, filters=private),
+        CommandHandler("posts", admin.posts_command, filters=private),
+        # 2. buttons: ours by anchored pattern, anything else gets a polite "out of date"
+        CallbackQueryHandler(handlers.on_button),
+        # 3. inline mode
+        InlineQueryHandler(handlers.on_inline_query),
+        ChosenInlineResultHandler(handlers.on_inline_result),
+    ]
+    if settings.staff_chat_id is not None:
+        # 4. staff replies to handed-over questions, before the group handler sees them
+        staff = (
+            filters.Chat(settings.staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND
+        )
+        ordered.append(MessageHandler(_NEW_MESSAGE & staff, handoff.staff_reply))
+    ordered += [
+        # 5. free text last: private chats always, groups when addressed or in the discussion group
+        MessageHandler(
+            _NEW_MESSAGE & private & filters.TEXT & ~filters.COMMAND, handlers.private_text
+        ),
+        MessageHandler(
+            _NEW_MESSAGE & groups & filters.TEXT & ~filters.COMMAND, handlers.group_text
+        ),
+        MessageHandler(_NEW_MESSAGE & private & _UNSUPPORTED_MEDIA, handlers.unsupported_media),
+    ]
+    application.add_handlers(ordered)
     application.add_error_handler(handlers.on_error)
+    _schedule_jobs(application, knowledge)
     return application
 
 
-async def _announce(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu (derived from the content) and log that we are ready."""
-    engine: DialogueEngine = application.bot_data[handlers.ENGINE_KEY]
-    commands = [BotCommand(name, text) for name, text in engine.knowledge.commands.items()]
-    await application.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
-    group_commands = [c for c in commands if c.command != "privacy"]
-    await application.bot.set_my_commands(group_commands, scope=BotCommandScopeAllGroupChats())
+def _schedule_jobs(application: AnyApplication, knowledge: Knowledge) -> None:
+    jobs = application.job_queue
+    if jobs is None:
+        return
+    zone = clinic_zone(knowledge.settings)
+    jobs.run_daily(
+        admin.weekly_digest, _DIGEST_TIME.replace(tzinfo=zone), days=(_MONDAY,), name="digest"
+    )
+    jobs.run_daily(admin.purge_expired, time(3, 30, tzinfo=zone), name="retention")
+
+
+async def set_command_menus(bot: Bot, knowledge: Knowledge, admin_ids: frozenset[int]) -> None:
+    """Publish the command menus derived from the content: everyone's, groups', admins'."""
+    commands = [BotCommand(name, text) for name, text in knowledge.commands.items()]
+    await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+    private_only = {"privacy", "human", "forget"}
+    await bot.set_my_commands(
+        [c for c in commands if c.command not in private_only], scope=BotCommandScopeAllGroupChats()
+    )
+    admin_menu = commands + [
+        BotCommand(name, text) for name, text in knowledge.admin_commands.items()
+    ]
+    for admin_id in admin_ids:
+        try:
+            await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))
+        except TelegramError:
+            # An admin who never opened the bot has no chat yet; they get it on the next start.
+            log.warning("could not set the admin command menu for one admin")
+
+
+async def _announce(application: AnyApplication) -> None:
+    """Publish the command menus, find the channel's discussion group, and log that we are ready."""
+    engine: DialogueEngine = application.bot_data[services.ENGINE]
+    settings: BotSettings = application.bot_data[services.SETTINGS]
+    if settings.channel_id is not None:
+        try:
+            channel = await application.bot.get_chat(settings.channel_id)
+            if channel.linked_chat_id:
+                application.bot_data[services.DISCUSSION_CHAT] = channel.linked_chat_id
+        except TelegramError:
+            log.warning(
+                "could not look up the channel; its discussion group is learnt from its posts"
+            )
+    await set_command_menus(application.bot, engine.knowledge, settings.admin_ids)
     log.info("ready: @%s with %d topics", application.bot.username, len(engine.knowledge.responses))
 
 
-def run(settings: BotSettings, knowledge: Knowledge) -> None:
+async def _close(application: AnyApplication) -> None:
+    store: EventStore = application.bot_data[services.STORE]
+    store.close()
+
+
+def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = None) -> None:
     """Serve until SIGINT/SIGTERM: a webhook when WEBHOOK_URL is set, long polling otherwise."""
-    application = build_application(settings, knowledge)
+    application = build_application(settings, knowledge, content_dir=content_dir)
     if settings.webhook_url:
         log.info("starting webhook server on port %d", settings.port)
         application.run_webhook(

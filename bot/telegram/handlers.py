@@ -1,4 +1,4 @@
-"""Telegram callbacks: read the update, ask the engine, reply. No decisions are made here.
+"""Telegram callbacks for patients: read the update, ask the engine, reply, record the event.
 
 Message text is never logged: patients may write about their health.
 """
@@ -20,33 +20,35 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot.engine import DialogueEngine, Reply
+from bot.analytics.store import Source
+from bot.engine import Reply, ReplyKind
 from bot.knowledge import Knowledge
-from bot.telegram import keyboards
+from bot.telegram import admin, discussion, handoff, keyboards
+from bot.telegram.services import Context, engine_of, settings_of, store_of, track
 from bot.telegram_html import plain_text, split_message
 
 log = logging.getLogger(__name__)
-Context = ContextTypes.DEFAULT_TYPE
-ENGINE_KEY = "engine"
 MAX_INLINE_RESULTS = 10
 _DESCRIPTION_LENGTH = 90
-
-
-def engine_of(context: Context) -> DialogueEngine:
-    """The shared engine, kept in bot_data so a content reload can swap it."""
-    engine: DialogueEngine = context.bot_data[ENGINE_KEY]
-    return engine
+LAST_QUESTION = "last_question"  # user_data: for "None of these", which has no text of its own
 
 
 async def send_reply(
-    message: Message, reply: Reply, context: Context, *, quote: bool = False
+    message: Message,
+    reply: Reply,
+    context: Context,
+    *,
+    quote: bool = False,
+    event_id: int | None = None,
 ) -> None:
     """Send an engine reply; long text is split at paragraphs, buttons go under the last part."""
     knowledge = engine_of(context).knowledge
     parts = split_message(reply.text)
-    markup = keyboards.reply_keyboard(reply, knowledge)
+    handoff_possible = (
+        settings_of(context).staff_chat_id is not None and message.chat.type == ChatType.PRIVATE
+    )
+    markup = keyboards.reply_keyboard(reply, knowledge, event_id, handoff=handoff_possible)
     for number, part in enumerate(parts, start=1):
         await message.reply_text(
             part,
@@ -58,16 +60,36 @@ async def send_reply(
     )
 
 
+async def answer_and_track(
+    update: Update,
+    message: Message,
+    context: Context,
+    reply: Reply,
+    source: Source,
+    *,
+    tag: str | None = None,
+    question: str | None = None,
+    quote: bool = False,
+) -> None:
+    """Record the reply as an event, then send it with its "Helpful?" buttons."""
+    event_id = track(update, context, reply, source, tag=tag, question=question)
+    if reply.kind is ReplyKind.FALLBACK and question and context.user_data is not None:
+        context.user_data[handoff.LAST_UNANSWERED] = question
+    await send_reply(message, reply, context, quote=quote, event_id=event_id)
+
+
 async def start(update: Update, context: Context) -> None:
-    """Welcome the user, or answer the topic a deep link (/start <intent_id>) points at."""
+    """Welcome the user, or answer the topic a deep link (/start <intent_id>-<tag>) points at."""
     message = update.effective_message
     if message is None:
         return
     engine = engine_of(context)
     parsed = keyboards.parse_start_payload(context.args[0]) if context.args else None
     if parsed and parsed[0] in engine.knowledge.responses:
-        log.info("deep link opened intent=%s tag=%s", parsed[0], parsed[1])
-        await send_reply(message, engine.answer(parsed[0]), context)
+        intent_id, tag = parsed
+        await answer_and_track(
+            update, message, context, engine.answer(intent_id), Source.DEEP_LINK, tag=tag
+        )
         return
     await send_reply(message, engine.welcome(), context)
 
@@ -112,28 +134,60 @@ async def book_command(update: Update, context: Context) -> None:
 async def privacy_command(update: Update, context: Context) -> None:
     """Say what the bot stores."""
     if update.effective_message:
-        await update.effective_message.reply_text(engine_of(context).knowledge.message("privacy"))
+        text = engine_of(context).knowledge.message("privacy")
+        days = str(settings_of(context).retention_days)
+        await update.effective_message.reply_text(text.replace("{retention_days}", days))
+
+
+async def forget_command(update: Update, context: Context) -> None:
+    """Delete everything stored about the user."""
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    deleted = store_of(context).forget_user(update.effective_user.id)
+    if context.user_data is not None:
+        context.user_data.clear()
+    log.info("a user asked to be forgotten: %d rows deleted", deleted)
+    await message.reply_text(
+        engine_of(context).knowledge.message("forget_done").replace("{count}", str(deleted))
+    )
 
 
 async def private_text(update: Update, context: Context) -> None:
-    """Answer a free-text question in a private chat."""
+    """Answer a free-text question in a private chat (or pass it on after "Talk to a person")."""
     message = update.effective_message
-    if message is None or not message.text:
+    if message is None or not message.text or update.effective_user is None:
         return
-    await send_reply(message, engine_of(context).respond(message.text), context)
+    if handoff.awaits_question(context):
+        await handoff.send_to_staff(message, update.effective_user, context, message.text)
+        return
+    if context.user_data is not None:
+        context.user_data[LAST_QUESTION] = message.text
+    reply = engine_of(context).respond(message.text)
+    await answer_and_track(update, message, context, reply, Source.PRIVATE, question=message.text)
 
 
 async def group_text(update: Update, context: Context) -> None:
-    """Answer in a group only when addressed: a mention of the bot or a reply to it."""
+    """In groups answer only when addressed; in the channel's discussion group, clear questions."""
     message = update.effective_message
     if message is None or not message.text:
         return
+    if message.is_automatic_forward:
+        discussion.learn_from_forward(message, context)
+        return  # the channel post itself is never answered
     question = addressed_question(message, context.bot.username, context.bot.id)
     if question is None:
+        if discussion.is_discussion(message, context):
+            await discussion.answer_comment(update, message, context)
         return
     engine = engine_of(context)
-    reply = engine.respond(question) if question.strip() else engine.welcome()
-    await send_reply(message, reply, context, quote=True)
+    if not question.strip():
+        await send_reply(message, engine.welcome(), context, quote=True)
+        return
+    reply = engine.respond(question)
+    await answer_and_track(
+        update, message, context, reply, Source.GROUP, question=question, quote=True
+    )
 
 
 def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
@@ -160,16 +214,50 @@ async def on_button(update: Update, context: Context) -> None:
     message = query.message if isinstance(query.message, Message) else None
     answer = keyboards.ANSWER_PATTERN.match(data)
     topics = keyboards.TOPICS_PATTERN.match(data)
-    if answer and answer.group(1) in knowledge.responses and message:
+    feedback = keyboards.FEEDBACK_PATTERN.match(data)
+    handover = keyboards.HANDOFF_PATTERN.match(data)
+    publish = keyboards.PUBLISH_PATTERN.match(data)
+    if message is None:
+        await query.answer(_toast(knowledge.message("stale_button")))
+    elif answer and answer.group(1) in knowledge.responses:
         await query.answer()
-        await send_reply(message, engine.answer(answer.group(1)), context)
-    elif data == keyboards.NONE_OF_THESE and message:
+        await answer_and_track(
+            update, message, context, engine.answer(answer.group(1)), Source.BUTTON
+        )
+    elif data == keyboards.NONE_OF_THESE:
         await query.answer()
-        await send_reply(message, engine.fallback(), context)
-    elif topics and message:
+        last = context.user_data.get(LAST_QUESTION) if context.user_data else None
+        await answer_and_track(
+            update, message, context, engine.fallback(), Source.BUTTON, question=last
+        )
+    elif topics:
         await _show_topics(query, message, knowledge, topics.group(1))
+    elif feedback:
+        await _record_feedback(
+            query, message, context, int(feedback.group(1)), feedback.group(2) == "y"
+        )
+    elif handover and query.from_user:
+        await query.answer()
+        await handoff.on_choice(message, query.from_user, context, handover.group(1))
+    elif data == keyboards.CANCEL_POST or publish:
+        await admin.on_publish(update, context, message, publish.group(1) if publish else None)
     else:
-        await query.answer(_toast(knowledge.message("stale_button")), show_alert=False)
+        await query.answer(_toast(knowledge.message("stale_button")))
+
+
+async def _record_feedback(
+    query: CallbackQuery, message: Message, context: Context, event_id: int, helpful: bool
+) -> None:
+    knowledge = engine_of(context).knowledge
+    saved = store_of(context).set_feedback(event_id, query.from_user.id, helpful)
+    await query.answer(_toast(knowledge.message("feedback_thanks" if saved else "stale_button")))
+    if saved:
+        try:
+            await message.edit_reply_markup(
+                reply_markup=keyboards.without_feedback(message.reply_markup)
+            )
+        except BadRequest:
+            log.debug("could not remove the feedback buttons", exc_info=True)
 
 
 async def _show_topics(
@@ -184,7 +272,7 @@ async def _show_topics(
             await query.answer(_toast(knowledge.message("stale_button")))
             return
         name = list(knowledge.categories())[int(index)]
-        text, markup = f"<b>{html.escape(name)}</b>", category
+        text, markup = f"<b>{html.escape(name, quote=False)}</b>", category
     await query.answer()
     await _edit_or_send(message, text, markup)
 
@@ -211,7 +299,6 @@ async def on_inline_query(update: Update, context: Context) -> None:
         return
     engine = engine_of(context)
     knowledge = engine.knowledge
-    intent_ids = engine.topics_for(query.query, limit=MAX_INLINE_RESULTS)
     results = [
         InlineQueryResultArticle(
             id=intent_id,
@@ -222,9 +309,17 @@ async def on_inline_query(update: Update, context: Context) -> None:
                 knowledge, context.bot.username, intent_id, "inline"
             ),
         )
-        for intent_id in intent_ids
+        for intent_id in engine.topics_for(query.query, limit=MAX_INLINE_RESULTS)
     ]
     await query.answer(results, cache_time=300, is_personal=False)
+
+
+async def on_inline_result(update: Update, context: Context) -> None:
+    """Count an inline answer once the user actually sends it (needs /setinlinefeedback)."""
+    chosen = update.chosen_inline_result
+    engine = engine_of(context)
+    if chosen and chosen.result_id in engine.knowledge.responses:
+        track(update, context, engine.answer(chosen.result_id), Source.INLINE, tag="inline")
 
 
 def _describe(answer: str) -> str:

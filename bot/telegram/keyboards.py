@@ -3,6 +3,8 @@
 Callback data (at most 64 bytes, matched with anchored patterns):
   ``a:<intent_id>``  answer that intent        ``n``  "none of these" -> fallback
   ``t``              topics: the categories    ``t:<n>``  topics: the n-th category
+  ``f:<event>:y|n``  helpful / not helpful     ``h``, ``h:send``, ``h:new``  talk to a person
+  ``p:<intent_id>``  admin: publish to channel ``p:cancel``  admin: do not publish
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ from bot.knowledge import Knowledge
 
 ANSWER_PATTERN = re.compile(r"^a:([a-z][a-z0-9_]*)$")
 TOPICS_PATTERN = re.compile(r"^t(?::(\d+))?$")
+FEEDBACK_PATTERN = re.compile(r"^f:(\d{1,18}):([yn])$")
+HANDOFF_PATTERN = re.compile(r"^h(?::(send|new))?$")
+PUBLISH_PATTERN = re.compile(r"^p:([a-z][a-z0-9_]*)$")
 NONE_OF_THESE = "n"
 TOPICS = "t"
+HANDOFF = "h"
+CANCEL_POST = "p:cancel"
 _PAYLOAD = re.compile(r"^([a-z][a-z0-9_]*)(?:-([A-Za-z0-9_-]{1,40}))?$")
 
 
@@ -26,8 +33,14 @@ def answer_data(intent_id: str) -> str:
     return f"a:{intent_id}"
 
 
-def reply_keyboard(reply: Reply, knowledge: Knowledge) -> InlineKeyboardMarkup | None:
-    """Follow-ups one per row (easy to tap on a phone), then the reply kind's extras."""
+def reply_keyboard(
+    reply: Reply, knowledge: Knowledge, event_id: int | None = None, handoff: bool = False
+) -> InlineKeyboardMarkup | None:
+    """Follow-ups one per row (easy to tap on a phone), then the reply kind's extras.
+
+    ``event_id`` adds the "Helpful?" pair to answers; ``handoff`` adds "Talk to a person"
+    to fallbacks (only where a staff chat can receive the question).
+    """
     rows = [
         [InlineKeyboardButton(s.label, callback_data=answer_data(s.intent_id))]
         for s in reply.suggestions
@@ -40,10 +53,43 @@ def reply_keyboard(reply: Reply, knowledge: Knowledge) -> InlineKeyboardMarkup |
         rows.append(
             [InlineKeyboardButton(knowledge.message("topics_button"), callback_data=TOPICS)]
         )
+        if handoff:
+            rows.append(
+                [InlineKeyboardButton(knowledge.message("human_button"), callback_data=HANDOFF)]
+            )
     booking = booking_url(knowledge)
     if booking and reply.kind is ReplyKind.ANSWER:
         rows.append([InlineKeyboardButton(knowledge.message("book_button"), url=booking)])
+    if event_id is not None and reply.kind is ReplyKind.ANSWER:
+        rows.append(feedback_row(knowledge, event_id))
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def feedback_row(knowledge: Knowledge, event_id: int) -> list[InlineKeyboardButton]:
+    """The small "Helpful? Yes / No" pair under an answer."""
+    return [
+        InlineKeyboardButton(knowledge.message("feedback_yes"), callback_data=f"f:{event_id}:y"),
+        InlineKeyboardButton(knowledge.message("feedback_no"), callback_data=f"f:{event_id}:n"),
+    ]
+
+
+def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The same keyboard with the feedback pair removed, once the user has voted."""
+    if markup is None:
+        return None
+    rows = [
+        row
+        for row in markup.inline_keyboard
+        if not any(FEEDBACK_PATTERN.match(str(b.callback_data or "")) for b in row)
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def choice_keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
+    """One row of (label, callback data) buttons, e.g. Publish / Cancel."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]]
+    )
 
 
 def booking_url(knowledge: Knowledge) -> str | None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_PATH = Path("data") / "bot.sqlite3"
+_CHANNEL = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$")
 
 
 class SettingsError(ValueError):
@@ -23,6 +28,12 @@ class BotSettings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     port: int = 8443
+    channel_id: str | int | None = None
+    discussion_replies: bool = True
+    staff_chat_id: int | None = None
+    database_path: Path = DEFAULT_DATABASE_PATH
+    retention_days: int = 90
+    analytics_salt: str = ""
 
     @property
     def api_file_url(self) -> str:
@@ -46,6 +57,7 @@ class BotSettings:
         webhook_secret = environ.get("WEBHOOK_SECRET", "").strip() or None
         if webhook_secret is not None and not _valid_secret(webhook_secret):
             raise SettingsError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        database_path = Path(environ.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH)
         return cls(
             token=token,
             api_base_url=api_base_url,
@@ -53,6 +65,16 @@ class BotSettings:
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             port=_parse_port(environ.get("PORT", "").strip()),
+            channel_id=_parse_channel(environ.get("CHANNEL_ID", "").strip()),
+            discussion_replies=_parse_switch(
+                "DISCUSSION_REPLIES", environ.get("DISCUSSION_REPLIES", "on")
+            ),
+            staff_chat_id=_parse_chat_id("STAFF_CHAT_ID", environ.get("STAFF_CHAT_ID", "").strip()),
+            database_path=database_path,
+            retention_days=_parse_positive(
+                "RETENTION_DAYS", environ.get("RETENTION_DAYS", "").strip(), 90
+            ),
+            analytics_salt=environ.get("ANALYTICS_SALT", "").strip() or stored_salt(database_path),
         )
 
 
@@ -89,4 +111,56 @@ def _parse_port(raw: str) -> int:
         return 8443
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise SettingsError(f"PORT must be a number from 1 to 65535, not {raw!r}")
+    return int(raw)
+
+
+def stored_salt(database_path: Path) -> str:
+    """A random salt kept beside the database, made on first run when ANALYTICS_SALT is unset.
+
+    A constant default would let anyone recompute the user hashes; a random one per install
+    keeps them meaningless outside this database.
+    """
+    path = database_path.with_name(database_path.name + ".salt")
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_hex(32)
+    path.write_text(salt + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return salt
+
+
+def _parse_channel(raw: str) -> str | int | None:
+    if not raw:
+        return None
+    if not _CHANNEL.match(raw):
+        raise SettingsError(f"CHANNEL_ID must be @channelname or a -100... id, not {raw!r}")
+    return int(raw) if raw.startswith("-") else raw
+
+
+def _parse_chat_id(name: str, raw: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a numeric chat id such as -1001234567890, not {raw!r}"
+        ) from None
+
+
+def _parse_switch(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise SettingsError(f"{name} must be on or off, not {raw!r}")
+
+
+def _parse_positive(name: str, raw: str, default: int) -> int:
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of days, at least 1, not {raw!r}")
     return int(raw)

@@ -31,10 +31,11 @@ class RunningBot:
 
 
 @pytest.fixture(scope="module")
-def running_bot() -> Iterator[RunningBot]:
+def running_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     with BotApiEmulator(bot_username="clinic_faq_bot") as emulator:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
         env.update(TELEGRAM_BOT_TOKEN=emulator.token, TELEGRAM_API_BASE_URL=emulator.base_url)
+        env["DATABASE_PATH"] = str(tmp_path_factory.mktemp("db") / "bot.sqlite3")
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
             cwd=PROJECT,

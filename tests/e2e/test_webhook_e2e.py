@@ -50,7 +50,7 @@ def wait_for_server(port: int, timeout: float = 30) -> None:
     raise AssertionError(f"webhook server did not listen on {port}")
 
 
-def test_webhook_mode_checks_the_secret_and_answers(knowledge: Knowledge) -> None:
+def test_webhook_mode_checks_the_secret_and_answers(knowledge: Knowledge, tmp_path: Path) -> None:
     port = free_port()
     with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
@@ -60,6 +60,7 @@ def test_webhook_mode_checks_the_secret_and_answers(knowledge: Knowledge) -> Non
             WEBHOOK_URL="https://faq-bot.example.org/telegram",
             WEBHOOK_SECRET=SECRET,
             PORT=str(port),
+            DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
         )
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],

@@ -1,0 +1,503 @@
+"""The analytics database: one row per question, feedback, staff handoffs and channel posts.
+
+SQLite in WAL mode with ``synchronous=NORMAL``: every ``record`` is its own committed
+transaction, so an event whose id was returned survives the process being killed. The schema is versioned with ``PRAGMA user_version``; ``MIGRATIONS`` holds the
+steps, each applied in one transaction, so a database from any older version is brought up to
+date when opened and a half-applied step never exists.
+
+Privacy: user ids are stored only as a salted HMAC; question text is stored only for questions
+the bot could not answer, after ``redact``, and is deleted after ``retention_days``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from bot.analytics.redaction import redact
+
+MEMORY = ":memory:"
+TOP_INTENTS = 5
+_HASH_LENGTH = 32
+
+
+class Decision(StrEnum):
+    """What the bot did with a message."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+    SAFETY = "safety"
+    SMALLTALK = "smalltalk"
+
+
+class Source(StrEnum):
+    """Where a message came from."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    INLINE = "inline"
+    DEEP_LINK = "deep_link"
+    DISCUSSION = "discussion"
+    BUTTON = "button"
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was written by a newer version of the bot than this one."""
+
+
+# Each step moves the schema from version N to N + 1 (its position in the list + 1). Never
+# edit a released step: add a new one, so existing databases follow the same path.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            user_hash TEXT,
+            chat_type TEXT NOT NULL,
+            source TEXT NOT NULL,
+            tag TEXT,
+            intent TEXT,
+            score REAL NOT NULL,
+            decision TEXT NOT NULL,
+            feedback INTEGER CHECK (feedback IN (0, 1)),
+            text TEXT
+        )""",
+        "CREATE INDEX events_by_time ON events (time)",
+        "CREATE INDEX events_by_user ON events (user_hash)",
+        """CREATE TABLE handoffs (
+            staff_chat_id INTEGER NOT NULL,
+            staff_message_id INTEGER NOT NULL,
+            user_chat_id INTEGER NOT NULL,
+            user_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (staff_chat_id, staff_message_id)
+        )""",
+        "CREATE INDEX handoffs_by_user ON handoffs (user_hash)",
+    ),
+    (
+        """CREATE TABLE posts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            intent_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            message_id INTEGER NOT NULL,
+            tag TEXT NOT NULL,
+            published_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX posts_by_tag ON posts (tag)",
+        "CREATE INDEX events_by_tag ON events (tag) WHERE tag IS NOT NULL",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the store's default clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Post:
+    """An FAQ card published to the channel; ``tag`` is in its deep link."""
+
+    id: int
+    intent_id: str
+    channel: str
+    message_id: int
+    tag: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counts over the last ``days`` calendar days (today included, UTC)."""
+
+    days: int
+    questions: int
+    answered: int
+    clarified: int
+    fallbacks: int
+    safety: int
+    answer_rate: float | None
+    fallback_rate: float | None
+    helpful_yes: int
+    helpful_no: int
+    helpful_rate: float | None
+    top_intents: list[tuple[str, int]]
+    sources: dict[str, int]
+    deep_link_tags: list[tuple[str, int]]
+    post_visits: list[tuple[Post, int]]
+    per_day: list[tuple[date, int]]
+
+
+class EventStore:
+    """The analytics database; safe to share between threads (calls are serialised)."""
+
+    def __init__(
+        self,
+        path: Path,
+        salt: str,
+        retention_days: int = 90,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if not salt:
+            raise ValueError("the analytics salt must not be empty")
+        if retention_days < 1:
+            raise ValueError("retention_days must be at least 1")
+        self.path = path
+        self.retention_days = retention_days
+        self._salt = salt.encode()
+        self._clock = clock
+        self._lock = threading.RLock()
+        if str(path) != MEMORY:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; each write below commits at once
+        # or runs inside an explicit BEGIN IMMEDIATE ... COMMIT.
+        self._db = sqlite3.connect(
+            path, timeout=10.0, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL keeps every committed event through a killed process
+            # (tests/test_database_durability.py); only a power cut may lose the last few.
+            # FULL would fsync on every event, which caps a busy bot at disk speed.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+            # The bot also purges on a schedule; this keeps the retention promise even if
+            # it was stopped for longer than the retention period.
+            self.purge_expired()
+        except BaseException:
+            self._db.close()
+            raise
+
+    @classmethod
+    def in_memory(cls, salt: str = "test", clock: Callable[[], datetime] = utc_now) -> Self:
+        """A throwaway store for tests."""
+        return cls(Path(MEMORY), salt, clock=clock)
+
+    def close(self) -> None:
+        """Close the database (committed data is already on disk)."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def user_hash(self, user_id: int) -> str:
+        """Salted HMAC-SHA256 of a Telegram user id: stable per user, not reversible."""
+        digest = hmac.new(self._salt, str(user_id).encode(), hashlib.sha256).hexdigest()
+        return digest[:_HASH_LENGTH]
+
+    # -- events ----------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        user_id: int | None,
+        chat_type: str,
+        source: Source,
+        decision: Decision,
+        intent_id: str | None,
+        score: float,
+        tag: str | None = None,
+        text: str | None = None,
+    ) -> int:
+        """Store one event and commit it; return its id.
+
+        ``text`` is kept only for unanswered questions (FALLBACK), redacted; otherwise dropped.
+        """
+        source, decision = Source(source), Decision(decision)  # a typo fails here, loudly
+        stored_text = None
+        if text and decision is Decision.FALLBACK:
+            stored_text = redact(text).strip() or None
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO events (time, user_hash, chat_type, source, tag, intent, score,"
+                " decision, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self._timestamp(self._now()),
+                    None if user_id is None else self.user_hash(user_id),
+                    chat_type,
+                    source.value,
+                    tag,
+                    intent_id,
+                    round(float(score), 1),
+                    decision.value,
+                    stored_text,
+                ),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def set_feedback(self, event_id: int, user_id: int, helpful: bool) -> bool:
+        """Store a Yes/No vote on an event of that user (a new vote replaces the old one)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE events SET feedback = ? WHERE id = ? AND user_hash = ?",
+                (int(helpful), event_id, self.user_hash(user_id)),
+            )
+        return cursor.rowcount == 1
+
+    def forget_user(self, user_id: int) -> int:
+        """Delete every event and handoff of a user; return the number of rows deleted."""
+        user = self.user_hash(user_id)
+        with self._transaction() as db:
+            events = db.execute("DELETE FROM events WHERE user_hash = ?", (user,)).rowcount
+            handoffs = db.execute("DELETE FROM handoffs WHERE user_hash = ?", (user,)).rowcount
+        return events + handoffs
+
+    def purge_expired(self) -> int:
+        """Delete question texts and handoffs older than the retention period; return rows."""
+        cutoff = self._timestamp(self._now() - timedelta(days=self.retention_days))
+        with self._transaction() as db:
+            texts = db.execute(
+                "UPDATE events SET text = NULL WHERE text IS NOT NULL AND time < ?", (cutoff,)
+            ).rowcount
+            handoffs = db.execute("DELETE FROM handoffs WHERE created_at < ?", (cutoff,)).rowcount
+        return texts + handoffs
+
+    # -- staff handoff ---------------------------------------------------------------------
+
+    def save_handoff(
+        self, *, staff_chat_id: int, staff_message_id: int, user_chat_id: int, user_id: int
+    ) -> None:
+        """Remember which user a message forwarded to the staff chat came from."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO handoffs (staff_chat_id, staff_message_id, user_chat_id,"
+                " user_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    staff_chat_id,
+                    staff_message_id,
+                    user_chat_id,
+                    self.user_hash(user_id),
+                    self._timestamp(self._now()),
+                ),
+            )
+
+    def handoff_chat(self, staff_chat_id: int, staff_message_id: int) -> int | None:
+        """The user's chat for a staff reply to a forwarded message; None if unknown."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT user_chat_id FROM handoffs"
+                " WHERE staff_chat_id = ? AND staff_message_id = ?",
+                (staff_chat_id, staff_message_id),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    # -- channel posts ---------------------------------------------------------------------
+
+    def next_post_tag(self) -> str:
+        """The tag the next recorded post will get, to put in its deep link before publishing.
+
+        Two previews open at once get the same tag; both posts then share its visits.
+        """
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'posts'"
+            ).fetchone()
+        return f"post{(int(row[0]) if row else 0) + 1}"
+
+    def record_post(self, *, intent_id: str, channel: str, message_id: int, tag: str) -> Post:
+        """Store a published channel post."""
+        published_at = self._now()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO posts (intent_id, channel, message_id, tag, published_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (intent_id, channel, message_id, tag, self._timestamp(published_at)),
+            )
+        assert cursor.lastrowid is not None
+        return Post(cursor.lastrowid, intent_id, channel, message_id, tag, published_at)
+
+    def posts(self, limit: int = 20) -> list[Post]:
+        """Published posts, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, intent_id, channel, message_id, tag, published_at FROM posts"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_post(row) for row in rows]
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def stats(self, days: int) -> Stats:
+        """Counts over the last ``days`` calendar days, today included.
+
+        Questions are all events except small talk (button presses and deep links included);
+        ``sources`` counts questions; deep-link tags and post visits count every deep-link
+        event, since opening the bot from a post is a visit whatever was answered.
+        """
+        first_day, start, end = self._window(days)
+        window = "time >= :start AND time < :end"
+        questions = f"{window} AND decision != :smalltalk"
+        params = {
+            "start": start,
+            "end": end,
+            "smalltalk": Decision.SMALLTALK.value,
+            "answer": Decision.ANSWER.value,
+            "deep_link": Source.DEEP_LINK.value,
+            "top": TOP_INTENTS,
+        }
+        with self._lock:
+            by_decision = dict(
+                self._db.execute(
+                    f"SELECT decision, COUNT(*) FROM events WHERE {window} GROUP BY decision",
+                    params,
+                ).fetchall()
+            )
+            yes, no = self._db.execute(
+                "SELECT COALESCE(SUM(feedback = 1), 0), COALESCE(SUM(feedback = 0), 0)"
+                f" FROM events WHERE {window}",
+                params,
+            ).fetchone()
+            top = self._db.execute(
+                f"SELECT intent, COUNT(*) AS n FROM events WHERE {window} AND decision = :answer"
+                " AND intent IS NOT NULL GROUP BY intent ORDER BY n DESC, intent LIMIT :top",
+                params,
+            ).fetchall()
+            sources = self._db.execute(
+                f"SELECT source, COUNT(*) AS n FROM events WHERE {questions}"
+                " GROUP BY source ORDER BY n DESC, source",
+                params,
+            ).fetchall()
+            tags = self._db.execute(
+                f"SELECT tag, COUNT(*) AS n FROM events WHERE {window}"
+                " AND source = :deep_link AND tag IS NOT NULL GROUP BY tag ORDER BY n DESC, tag",
+                params,
+            ).fetchall()
+            visits = self._db.execute(
+                "SELECT p.id, p.intent_id, p.channel, p.message_id, p.tag, p.published_at,"
+                " COUNT(e.id) AS n FROM posts AS p LEFT JOIN events AS e ON e.tag = p.tag"
+                " AND e.source = :deep_link AND e.time >= :start AND e.time < :end"
+                " GROUP BY p.id ORDER BY n DESC, p.id DESC",
+                params,
+            ).fetchall()
+            daily = dict(
+                self._db.execute(
+                    f"SELECT substr(time, 1, 10) AS day, COUNT(*) FROM events WHERE {questions}"
+                    " GROUP BY day",
+                    params,
+                ).fetchall()
+            )
+        count = {decision: int(by_decision.get(decision.value, 0)) for decision in Decision}
+        total = sum(count.values()) - count[Decision.SMALLTALK]
+        return Stats(
+            days=days,
+            questions=total,
+            answered=count[Decision.ANSWER],
+            clarified=count[Decision.CLARIFY],
+            fallbacks=count[Decision.FALLBACK],
+            safety=count[Decision.SAFETY],
+            answer_rate=_rate(count[Decision.ANSWER], total),
+            fallback_rate=_rate(count[Decision.FALLBACK], total),
+            helpful_yes=int(yes),
+            helpful_no=int(no),
+            helpful_rate=_rate(int(yes), int(yes) + int(no)),
+            top_intents=[(str(intent), int(n)) for intent, n in top],
+            sources={str(source): int(n) for source, n in sources},
+            deep_link_tags=[(str(tag), int(n)) for tag, n in tags],
+            post_visits=[(_post(row[:6]), int(row[6])) for row in visits],
+            per_day=[
+                (day, int(daily.get(day.isoformat(), 0)))
+                for day in (first_day + timedelta(days=i) for i in range(days))
+            ],
+        )
+
+    def unanswered(self, days: int = 30) -> list[str]:
+        """Stored (redacted) texts of unanswered questions in the window, newest first."""
+        _, start, end = self._window(days)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT text FROM events WHERE time >= ? AND time < ? AND decision = ?"
+                " AND text IS NOT NULL ORDER BY time DESC, id DESC",
+                (start, end, Decision.FALLBACK.value),
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path}: database schema version {version} is newer than this bot "
+                f"understands ({SCHEMA_VERSION}); upgrade the bot or use another DATABASE_PATH"
+            )
+        for number, steps in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._transaction() as db:
+                for statement in steps:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number:d}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+    def _window(self, days: int) -> tuple[date, str, str]:
+        """First day of the window and its [start, end) bounds as stored timestamps."""
+        if days < 1:
+            raise ValueError("a window must be at least one day")
+        today = self._now().date()
+        first_day = today - timedelta(days=days - 1)
+        start = datetime.combine(first_day, time(), UTC)
+        end = datetime.combine(today + timedelta(days=1), time(), UTC)
+        return first_day, self._timestamp(start), self._timestamp(end)
+
+    @staticmethod
+    def _timestamp(moment: datetime) -> str:
+        # One fixed width, so timestamps compare correctly as text.
+        return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _post(row: tuple[object, ...]) -> Post:
+    post_id, intent_id, channel, message_id, tag, published_at = row
+    return Post(
+        int(str(post_id)),
+        str(intent_id),
+        str(channel),
+        int(str(message_id)),
+        str(tag),
+        datetime.fromisoformat(str(published_at)),
+    )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None

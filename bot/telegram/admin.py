@@ -1,0 +1,265 @@
+"""Admin commands (ids in ADMIN_IDS): stats, gaps, reload, channel posts; the weekly digest."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+
+from bot.analytics.chart import questions_per_day_png
+from bot.analytics.reports import find_gaps, gaps_report, stats_report
+from bot.content_loader import check_content
+from bot.engine import DialogueEngine
+from bot.knowledge import Knowledge
+from bot.problems import Severity
+from bot.telegram import keyboards
+from bot.telegram.services import (
+    ENGINE,
+    Context,
+    content_dir_of,
+    engine_of,
+    is_admin,
+    settings_of,
+    store_of,
+)
+from bot.telegram_html import MAX_MESSAGE_LENGTH, split_message
+
+log = logging.getLogger(__name__)
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+_MAX_LISTED_PROBLEMS = 25
+
+
+def admin_only(callback: Callback) -> Callback:
+    """Run the command for admins; everyone else gets a polite refusal."""
+
+    @wraps(callback)
+    async def guarded(update: Update, context: Context) -> None:
+        if is_admin(update, context):
+            await callback(update, context)
+        elif update.effective_message:
+            await update.effective_message.reply_text(
+                engine_of(context).knowledge.message("admin_only")
+            )
+
+    return guarded
+
+
+def titles(knowledge: Knowledge) -> dict[str, str]:
+    """Intent id -> button title, for reports."""
+    return {intent_id: response.title for intent_id, response in knowledge.responses.items()}
+
+
+def stats_text(context: Context) -> str:
+    """The /stats report for the last 7 and 30 days."""
+    store = store_of(context)
+    return stats_report(store.stats(7), store.stats(30), titles(engine_of(context).knowledge))
+
+
+def gaps_text(context: Context) -> str:
+    """The /gaps report: unanswered questions of the last 30 days, grouped."""
+    engine = engine_of(context)
+    gaps = find_gaps(store_of(context).unanswered(30), engine)
+    return gaps_report(gaps, titles(engine.knowledge))
+
+
+@admin_only
+async def stats_command(update: Update, context: Context) -> None:
+    """Questions, answer and helpful rates, sources and posts; with a chart of questions per day."""
+    message = update.effective_message
+    if message is None:
+        return
+    for part in split_message(stats_text(context)):
+        await message.reply_text(part)
+    chart = questions_per_day_png(store_of(context).stats(30).per_day)
+    await message.reply_photo(chart, caption="Questions per day, last 30 days")
+
+
+@admin_only
+async def gaps_command(update: Update, context: Context) -> None:
+    """What people asked that the bot could not answer, most frequent first."""
+    if update.effective_message:
+        for part in split_message(gaps_text(context)):
+            await update.effective_message.reply_text(part)
+
+
+@admin_only
+async def reload_command(update: Update, context: Context) -> None:
+    """Re-read and validate the content; swap it in only if it has no errors."""
+    message = update.effective_message
+    if message is None:
+        return
+    current = engine_of(context).knowledge
+    knowledge, problems = check_content(content_dir_of(context))
+    if knowledge is None:
+        errors = [str(p) for p in problems if p.severity is Severity.ERROR]
+        listed = "\n".join(
+            f"• {html.escape(e, quote=False)}" for e in errors[:_MAX_LISTED_PROBLEMS]
+        )
+        more = len(errors) - _MAX_LISTED_PROBLEMS
+        text = f"{current.message('admin_reload_failed')}\n\n{listed}" + (
+            f"\n… and {more} more" if more > 0 else ""
+        )
+        for part in split_message(text):
+            await message.reply_text(part)
+        return
+    context.bot_data[ENGINE] = DialogueEngine(knowledge)
+    log.info("content reloaded: %d intents", len(knowledge.intents))
+    examples = sum(len(i.examples) for i in knowledge.intents.values())
+    await message.reply_text(
+        knowledge.message("admin_reloaded")
+        .replace("{intents}", str(len(knowledge.intents)))
+        .replace("{examples}", str(examples))
+    )
+
+
+@admin_only
+async def post_command(update: Update, context: Context) -> None:
+    """/post <intent_id>: preview a channel card with Publish and Cancel buttons."""
+    message = update.effective_message
+    if (
+        message is None
+        or update.effective_chat is None
+        or update.effective_chat.type != ChatType.PRIVATE
+    ):
+        return
+    knowledge = engine_of(context).knowledge
+    channel = settings_of(context).channel_id
+    if channel is None:
+        await message.reply_text(knowledge.message("admin_no_channel"))
+        return
+    if not context.args:
+        await message.reply_text(knowledge.message("admin_post_usage"))
+        return
+    intent_id = context.args[0].strip().lower()
+    if intent_id not in knowledge.responses:
+        await message.reply_text(_unknown_topic(knowledge, intent_id))
+        return
+    await message.reply_text(
+        knowledge.message("admin_post_preview").replace("{channel}", html.escape(str(channel)))
+    )
+    tag = store_of(context).next_post_tag()
+    markup = keyboards.ask_keyboard(knowledge, context.bot.username, intent_id, tag)
+    controls = keyboards.choice_keyboard(
+        (knowledge.message("admin_publish"), f"p:{intent_id}"),
+        (knowledge.message("admin_cancel"), keyboards.CANCEL_POST),
+    )
+    await message.reply_text(card_text(knowledge, intent_id), reply_markup=_stack(markup, controls))
+
+
+def _stack(*markups: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([row for markup in markups for row in markup.inline_keyboard])
+
+
+def card_text(knowledge: Knowledge, intent_id: str) -> str:
+    """A channel card: the topic's title over its answer."""
+    title = html.escape(knowledge.title(intent_id), quote=False)
+    text = f"<b>{title}</b>\n\n{knowledge.responses[intent_id].answer}"
+    return split_message(text, MAX_MESSAGE_LENGTH)[0]
+
+
+def _unknown_topic(knowledge: Knowledge, wanted: str) -> str:
+    choices = {intent_id: f"{intent_id} {r.title}" for intent_id, r in knowledge.responses.items()}
+    closest = process.extract(wanted, choices, scorer=fuzz.WRatio, limit=3)
+    suggestions = ", ".join(f"<code>{key}</code>" for _, _, key in closest)
+    return (
+        knowledge.message("admin_unknown_topic")
+        .replace("{topic}", html.escape(wanted, quote=False))
+        .replace("{suggestions}", suggestions)
+    )
+
+
+async def on_publish(
+    update: Update, context: Context, message: Message, intent_id: str | None
+) -> None:
+    """The preview's Publish (``intent_id``) or Cancel (None) button; admins only."""
+    query = update.callback_query
+    if query is None:
+        return
+    knowledge = engine_of(context).knowledge
+    if not is_admin(update, context):
+        await query.answer(knowledge.message("admin_only"))
+        return
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)  # a preview is published at most once
+    channel = settings_of(context).channel_id
+    if intent_id is None or channel is None:
+        await message.reply_text(knowledge.message("admin_cancelled"))
+        return
+    if intent_id not in knowledge.responses:
+        await message.reply_text(_unknown_topic(knowledge, intent_id))
+        return
+    store = store_of(context)
+    tag = store.next_post_tag()
+    markup = keyboards.ask_keyboard(knowledge, context.bot.username, intent_id, tag)
+    try:
+        sent = await context.bot.send_message(
+            channel, card_text(knowledge, intent_id), reply_markup=markup
+        )
+    except TelegramError as exc:
+        log.warning("could not post to the channel: %s", exc)
+        await message.reply_text(
+            knowledge.message("admin_post_failed")
+            .replace("{channel}", html.escape(str(channel)))
+            .replace("{reason}", html.escape(str(exc), quote=False))
+        )
+        return
+    post = store.record_post(
+        intent_id=intent_id, channel=str(channel), message_id=sent.message_id, tag=tag
+    )
+    log.info("published %s to the channel as %s", intent_id, post.tag)
+    await message.reply_text(
+        knowledge.message("admin_published")
+        .replace("{channel}", html.escape(str(channel)))
+        .replace("{tag}", post.tag)
+    )
+
+
+@admin_only
+async def posts_command(update: Update, context: Context) -> None:
+    """List what was published to the channel, newest first."""
+    message = update.effective_message
+    if message is None:
+        return
+    knowledge = engine_of(context).knowledge
+    posts = store_of(context).posts()
+    if not posts:
+        await message.reply_text(knowledge.message("admin_no_posts"))
+        return
+    visits = {post.id: count for post, count in store_of(context).stats(30).post_visits}
+    lines = []
+    for post in posts:
+        title = (
+            knowledge.title(post.intent_id)
+            if post.intent_id in knowledge.responses
+            else post.intent_id
+        )
+        when = f"{post.published_at:%Y-%m-%d %H:%M} UTC"
+        count = visits.get(post.id, 0)
+        name = html.escape(title, quote=False)
+        lines.append(f"• <b>{post.tag}</b> {name}: {when}, {count} visits in 30 days")
+    await message.reply_text("\n".join(lines))
+
+
+async def weekly_digest(context: Context) -> None:
+    """Job: send every admin the stats and the gaps of the week."""
+    knowledge = engine_of(context).knowledge
+    text = f"{knowledge.message('digest_intro')}\n\n{stats_text(context)}\n\n{gaps_text(context)}"
+    for admin_id in settings_of(context).admin_ids:
+        try:
+            for part in split_message(text):
+                await context.bot.send_message(admin_id, part)
+        except TelegramError:
+            log.warning("could not send the weekly digest to an admin", exc_info=True)
+
+
+async def purge_expired(context: Context) -> None:
+    """Job: delete stored question text older than the retention period."""
+    changed = store_of(context).purge_expired()
+    log.info("retention: %d stored rows cleared", changed)

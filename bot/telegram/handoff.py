@@ -1,0 +1,124 @@
+"""Talk to a person: pass a patient's question to the staff chat, relay the staff's reply.
+
+The staff message -> patient chat mapping lives in the database, so a reply still reaches
+the patient after the bot restarts.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import UTC, datetime
+
+from telegram import Message, Update, User
+from telegram.error import TelegramError
+
+from bot.clinic_settings import describe_moment, next_opening
+from bot.telegram import keyboards
+from bot.telegram.services import Context, engine_of, settings_of, store_of
+from bot.telegram_html import split_message
+
+log = logging.getLogger(__name__)
+# user_data keys: the question the bot last could not answer, and "the next text is for staff".
+LAST_UNANSWERED = "last_unanswered"
+AWAITING_QUESTION = "awaiting_handoff"
+
+
+async def human_command(update: Update, context: Context) -> None:
+    """/human: offer to pass a question to the clinic team."""
+    if update.effective_message:
+        await offer(update.effective_message, context)
+
+
+async def offer(message: Message, context: Context) -> None:
+    """Offer the last unanswered question for sending, or ask for a new one."""
+    knowledge = engine_of(context).knowledge
+    if settings_of(context).staff_chat_id is None:
+        await message.reply_text(knowledge.message("handoff_unavailable"))
+        return
+    user_data = context.user_data if context.user_data is not None else {}
+    last = user_data.get(LAST_UNANSWERED)
+    if last:
+        text = f"{knowledge.message('handoff_confirm')}\n\n<i>{html.escape(last, quote=False)}</i>"
+        markup = keyboards.choice_keyboard(
+            (knowledge.message("handoff_send"), "h:send"),
+            (knowledge.message("handoff_new"), "h:new"),
+        )
+        await message.reply_text(split_message(text)[0], reply_markup=markup)
+        return
+    user_data[AWAITING_QUESTION] = True
+    await message.reply_text(knowledge.message("handoff_ask"))
+
+
+async def on_choice(message: Message, user: User, context: Context, choice: str | None) -> None:
+    """The "Talk to a person", "Send it" and "Ask something else" buttons."""
+    user_data = context.user_data if context.user_data is not None else {}
+    if choice == "send" and user_data.get(LAST_UNANSWERED):
+        await send_to_staff(message, user, context, user_data.pop(LAST_UNANSWERED))
+    elif choice == "new" or choice == "send":
+        user_data.pop(LAST_UNANSWERED, None)
+        user_data[AWAITING_QUESTION] = True
+        await message.reply_text(engine_of(context).knowledge.message("handoff_ask"))
+    else:
+        await offer(message, context)
+
+
+def awaits_question(context: Context) -> bool:
+    """Whether the user's next private message is meant for the clinic team."""
+    return bool(context.user_data and context.user_data.pop(AWAITING_QUESTION, False))
+
+
+async def send_to_staff(message: Message, user: User, context: Context, question: str) -> None:
+    """Post the question (with the first name only) to the staff chat; tell the user what's next."""
+    knowledge = engine_of(context).knowledge
+    staff_chat_id = settings_of(context).staff_chat_id
+    if staff_chat_id is None:
+        await message.reply_text(knowledge.message("handoff_unavailable"))
+        return
+    text = (
+        knowledge.message("handoff_to_staff")
+        .replace("{name}", html.escape(user.first_name, quote=False))
+        .replace("{question}", html.escape(question, quote=False))
+    )
+    for part in split_message(text):
+        sent = await context.bot.send_message(staff_chat_id, part)
+        # Every part maps back: staff may reply to whichever part they read last.
+        store_of(context).save_handoff(
+            staff_chat_id=staff_chat_id,
+            staff_message_id=sent.message_id,
+            user_chat_id=message.chat_id,
+            user_id=user.id,
+        )
+    log.info("question passed to staff")
+    confirmation = knowledge.message("handoff_sent")
+    now = datetime.now(UTC)
+    opening = next_opening(knowledge.settings, now)
+    if opening is not None:
+        after_hours = knowledge.message("handoff_after_hours").replace(
+            "{opening}", describe_moment(opening, now)
+        )
+        confirmation = f"{confirmation}\n\n{after_hours}"
+    await message.reply_text(confirmation)
+
+
+async def staff_reply(update: Update, context: Context) -> None:
+    """A staff member replied to a handed-over question: relay the reply to the patient."""
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    if message is None or replied is None or not message.text:
+        return
+    user_chat_id = store_of(context).handoff_chat(message.chat_id, replied.message_id)
+    if user_chat_id is None:
+        return  # an ordinary conversation among staff
+    knowledge = engine_of(context).knowledge
+    text = knowledge.message("staff_reply").replace(
+        "{reply}", html.escape(message.text, quote=False)
+    )
+    try:
+        for part in split_message(text):
+            await context.bot.send_message(user_chat_id, part)
+    except TelegramError:
+        log.warning("could not relay a staff reply", exc_info=True)
+        await message.reply_text(knowledge.message("staff_relay_failed"), do_quote=True)
+        return
+    await message.reply_text(knowledge.message("staff_relayed"), do_quote=True)

@@ -1,0 +1,88 @@
+"""The services handlers share through ``bot_data`` (never module globals), and event tracking."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.analytics.store import Decision, EventStore, Source
+from bot.engine import DialogueEngine, Reply, ReplyKind
+from bot.telegram.settings import BotSettings
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+
+ENGINE = "engine"
+STORE = "store"
+SETTINGS = "settings"
+CONTENT_DIR = "content_dir"
+DISCUSSION_CHAT = "discussion_chat_id"
+
+_DECISIONS = {
+    ReplyKind.ANSWER: Decision.ANSWER,
+    ReplyKind.CLARIFY: Decision.CLARIFY,
+    ReplyKind.FALLBACK: Decision.FALLBACK,
+    ReplyKind.SAFETY: Decision.SAFETY,
+    ReplyKind.SMALLTALK: Decision.SMALLTALK,
+}
+
+
+def engine_of(context: Context) -> DialogueEngine:
+    """The current engine; /reload swaps it, so never keep a reference across updates."""
+    engine: DialogueEngine = context.bot_data[ENGINE]
+    return engine
+
+
+def store_of(context: Context) -> EventStore:
+    """The analytics and handoff database."""
+    store: EventStore = context.bot_data[STORE]
+    return store
+
+
+def settings_of(context: Context) -> BotSettings:
+    """Deployment settings read at start-up."""
+    settings: BotSettings = context.bot_data[SETTINGS]
+    return settings
+
+
+def content_dir_of(context: Context) -> Path:
+    """Where /reload reads the content from."""
+    path: Path = context.bot_data[CONTENT_DIR]
+    return path
+
+
+def is_admin(update: Update, context: Context) -> bool:
+    """Admins are known by numeric user id (usernames can be changed or taken over)."""
+    user = update.effective_user
+    return user is not None and user.id in settings_of(context).admin_ids
+
+
+def track(
+    update: Update,
+    context: Context,
+    reply: Reply,
+    source: Source,
+    *,
+    tag: str | None = None,
+    question: str | None = None,
+) -> int | None:
+    """Record one reply as an analytics event; the store keeps text only for fallbacks."""
+    user = update.effective_user
+    chat = update.effective_chat
+    try:
+        return store_of(context).record(
+            user_id=user.id if user else None,
+            chat_type=chat.type if chat else "inline",
+            source=source,
+            decision=_DECISIONS[reply.kind],
+            intent_id=reply.intent_id,
+            score=reply.score,
+            tag=tag,
+            text=question,
+        )
+    except Exception:  # analytics must never cost a patient their answer
+        log.exception("could not record an analytics event")
+        return None

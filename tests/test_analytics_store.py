@@ -1,0 +1,414 @@
+"""The analytics database: events, rates and windows, privacy, feedback, handoffs, posts, schema."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.analytics import store as store_module
+from bot.analytics.store import (
+    SCHEMA_VERSION,
+    Decision,
+    EventStore,
+    SchemaVersionError,
+    Source,
+)
+
+NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set_days_ago(self, days: float) -> None:
+        self.now = NOW - timedelta(days=days)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> Iterator[EventStore]:
+    with EventStore.in_memory(clock=clock) as store:
+        yield store
+
+
+def ask(
+    store: EventStore,
+    decision: Decision = Decision.ANSWER,
+    *,
+    user_id: int | None = 1,
+    source: Source = Source.PRIVATE,
+    intent_id: str | None = "pricing",
+    tag: str | None = None,
+    text: str | None = None,
+) -> int:
+    """Record one event with sensible defaults."""
+    return store.record(
+        user_id=user_id,
+        chat_type="private",
+        source=source,
+        decision=decision,
+        intent_id=intent_id if decision is Decision.ANSWER else None,
+        score=80.0,
+        tag=tag,
+        text=text,
+    )
+
+
+def raw_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """Read the database file directly, as anyone with the file could."""
+    with closing(sqlite3.connect(path)) as db:
+        return db.execute(sql).fetchall()
+
+
+# -- counts, rates and windows -------------------------------------------------------------
+
+
+def test_stats_count_decisions_and_rates_in_the_window(store: EventStore, clock: FakeClock) -> None:
+    clock.set_days_ago(40)  # outside both windows
+    ask(store, Decision.FALLBACK)
+    clock.set_days_ago(10)  # in the 30-day window only
+    ask(store, Decision.ANSWER)
+    ask(store, Decision.FALLBACK)
+    clock.set_days_ago(0)
+    for decision in (Decision.ANSWER, Decision.ANSWER, Decision.ANSWER, Decision.CLARIFY):
+        ask(store, decision)
+    ask(store, Decision.SAFETY)
+    ask(store, Decision.FALLBACK)
+    ask(store, Decision.SMALLTALK)  # "hello" is not a question
+
+    week = store.stats(7)
+    assert (week.questions, week.answered, week.clarified, week.fallbacks, week.safety) == (
+        6,
+        3,
+        1,
+        1,
+        1,
+    )
+    assert week.answer_rate == pytest.approx(3 / 6)
+    assert week.fallback_rate == pytest.approx(1 / 6)
+    month = store.stats(30)
+    assert (month.questions, month.answered, month.fallbacks) == (8, 4, 2)
+    assert month.answer_rate == pytest.approx(4 / 8)
+
+
+def test_window_starts_at_midnight_of_the_first_calendar_day(
+    store: EventStore, clock: FakeClock
+) -> None:
+    first_day = NOW.replace(hour=0, minute=0) - timedelta(days=6)
+    clock.now = first_day - timedelta(seconds=1)
+    ask(store)  # the evening before the 7-day window
+    clock.now = first_day
+    ask(store)  # the first moment of the window
+    clock.now = NOW
+    assert store.stats(7).questions == 1
+    assert store.stats(1).questions == 0
+
+
+def test_per_day_has_every_calendar_day_oldest_first(store: EventStore, clock: FakeClock) -> None:
+    clock.set_days_ago(6)
+    ask(store)
+    ask(store)
+    clock.set_days_ago(2)
+    ask(store, Decision.FALLBACK)
+    ask(store, Decision.SMALLTALK)
+    clock.set_days_ago(0)
+    ask(store)
+
+    per_day = store.stats(7).per_day
+    assert [day for day, _ in per_day] == [date(2024, 5, 9) + timedelta(days=i) for i in range(7)]
+    assert [count for _, count in per_day] == [2, 0, 0, 0, 1, 0, 1]
+
+
+def test_empty_store_has_no_rates_but_a_full_calendar(store: EventStore) -> None:
+    stats = store.stats(30)
+    assert stats.questions == 0
+    assert stats.answer_rate is None and stats.fallback_rate is None
+    assert stats.helpful_rate is None
+    assert len(stats.per_day) == 30 and all(count == 0 for _, count in stats.per_day)
+    assert stats.per_day[-1][0] == NOW.date()
+
+
+def test_top_intents_sources_and_deep_link_tags(store: EventStore) -> None:
+    for intent, times in [("a", 1), ("b", 6), ("c", 2), ("d", 5), ("e", 3), ("f", 4)]:
+        for _ in range(times):
+            ask(store, intent_id=intent)
+    ask(store, Decision.CLARIFY, source=Source.GROUP)
+    ask(store, source=Source.DEEP_LINK, intent_id="b", tag="post1")
+    ask(store, source=Source.DEEP_LINK, intent_id="b", tag="post1")
+    ask(store, source=Source.DEEP_LINK, intent_id="c", tag="inline")
+    ask(store, source=Source.BUTTON, intent_id="c")
+
+    stats = store.stats(7)
+    assert stats.top_intents == [("b", 8), ("d", 5), ("c", 4), ("f", 4), ("e", 3)]
+    assert stats.sources == {"private": 21, "group": 1, "deep_link": 3, "button": 1}
+    assert stats.deep_link_tags == [("post1", 2), ("inline", 1)]
+
+
+def test_invalid_source_or_decision_fails_loudly(store: EventStore) -> None:
+    with pytest.raises(ValueError):
+        store.record(
+            user_id=1,
+            chat_type="private",
+            source="telegraph",  # type: ignore[arg-type]
+            decision=Decision.ANSWER,
+            intent_id="x",
+            score=1.0,
+        )
+
+
+# -- privacy -------------------------------------------------------------------------------
+
+
+def test_text_is_stored_only_for_unanswered_questions_and_redacted(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    with EventStore(path, salt="pepper") as store:
+        ask(store, Decision.ANSWER, text="how much is it? call 07700 900123")
+        ask(store, Decision.CLARIFY, text="treatment?")
+        ask(store, Decision.SAFETY, text="I'm pregnant, mail me at jo@example.com")
+        ask(store, Decision.FALLBACK, text="do you take groupon? jo@example.com +44 7700 900123")
+        ask(store, Decision.FALLBACK, text="   ")
+        assert store.unanswered() == ["do you take groupon? [email] [phone]"]
+    texts = [row[0] for row in raw_rows(path, "SELECT text FROM events ORDER BY id")]
+    assert texts == [None, None, None, "do you take groupon? [email] [phone]", None]
+
+
+def test_user_ids_are_never_stored_in_clear(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    user_id = 987654321
+    with EventStore(path, salt="pepper") as store:
+        event = ask(store, Decision.FALLBACK, user_id=user_id, text="hi")
+        store.save_handoff(staff_chat_id=-100, staff_message_id=5, user_chat_id=1, user_id=user_id)
+        assert store.set_feedback(event, user_id, helpful=True)
+        expected = hmac.new(b"pepper", str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+        assert store.user_hash(user_id) == expected
+    with closing(sqlite3.connect(path)) as db:
+        dump = "\n".join(db.iterdump())
+    assert str(user_id) not in dump
+    assert expected in dump
+
+
+def test_user_hash_depends_on_the_salt() -> None:
+    with EventStore.in_memory(salt="a") as first, EventStore.in_memory(salt="b") as second:
+        assert first.user_hash(42) == first.user_hash(42)
+        assert first.user_hash(42) != second.user_hash(42)
+        assert first.user_hash(42) != first.user_hash(43)
+        assert len(first.user_hash(42)) == 32
+
+
+def test_forget_user_removes_exactly_that_users_rows(store: EventStore) -> None:
+    for _ in range(3):
+        ask(store, user_id=7)
+    ask(store, Decision.FALLBACK, user_id=7, text="secret question")
+    ask(store, user_id=8)
+    ask(store, user_id=None)
+    store.save_handoff(staff_chat_id=-1, staff_message_id=10, user_chat_id=7, user_id=7)
+    store.save_handoff(staff_chat_id=-1, staff_message_id=11, user_chat_id=8, user_id=8)
+
+    assert store.forget_user(7) == 5
+    assert store.stats(7).questions == 2
+    assert store.unanswered() == []
+    assert store.handoff_chat(-1, 10) is None
+    assert store.handoff_chat(-1, 11) == 8
+    assert store.forget_user(7) == 0
+
+
+def test_purge_deletes_old_texts_and_handoffs_but_keeps_counts(clock: FakeClock) -> None:
+    with EventStore.in_memory(clock=clock) as store:
+        assert store.retention_days == 90
+        clock.set_days_ago(91)
+        ask(store, Decision.FALLBACK, text="old question")
+        store.save_handoff(staff_chat_id=-1, staff_message_id=1, user_chat_id=5, user_id=5)
+        clock.set_days_ago(89)
+        ask(store, Decision.FALLBACK, text="recent question")
+        store.save_handoff(staff_chat_id=-1, staff_message_id=2, user_chat_id=6, user_id=6)
+        clock.set_days_ago(0)
+
+        assert store.unanswered(days=120) == ["recent question", "old question"]
+        assert store.purge_expired() == 2
+        assert store.unanswered(days=120) == ["recent question"]
+        assert store.stats(120).fallbacks == 2  # the anonymous count stays
+        assert store.handoff_chat(-1, 1) is None
+        assert store.handoff_chat(-1, 2) == 6
+        assert store.purge_expired() == 0
+
+
+def test_opening_the_database_purges_what_expired_while_the_bot_was_off(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "events.sqlite3"
+    clock.set_days_ago(40)
+    with EventStore(path, salt="s", retention_days=30, clock=clock) as store:
+        ask(store, Decision.FALLBACK, text="asked long ago")
+    clock.set_days_ago(0)
+    with EventStore(path, salt="s", retention_days=30, clock=clock) as store:
+        assert store.unanswered(days=60) == []
+        assert store.stats(60).fallbacks == 1
+
+
+# -- feedback ------------------------------------------------------------------------------
+
+
+def test_feedback_counts_only_the_asking_users_vote_and_the_last_one(store: EventStore) -> None:
+    first = ask(store, user_id=1)
+    second = ask(store, user_id=2)
+    ask(store, user_id=3)
+
+    assert not store.set_feedback(first, user_id=2, helpful=False)  # not their answer
+    assert not store.set_feedback(9999, user_id=1, helpful=True)  # no such event
+    assert store.set_feedback(first, user_id=1, helpful=False)
+    assert store.set_feedback(first, user_id=1, helpful=True)  # changed their mind
+    assert store.set_feedback(second, user_id=2, helpful=False)
+
+    stats = store.stats(7)
+    assert (stats.helpful_yes, stats.helpful_no) == (1, 1)
+    assert stats.helpful_rate == pytest.approx(0.5)
+
+
+# -- staff handoff -------------------------------------------------------------------------
+
+
+def test_handoff_mapping_survives_closing_and_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "nested" / "bot.sqlite3"  # folders are created
+    with EventStore(path, salt="s") as store:
+        store.save_handoff(staff_chat_id=-1001, staff_message_id=42, user_chat_id=555, user_id=555)
+        store.save_handoff(staff_chat_id=-1001, staff_message_id=43, user_chat_id=777, user_id=777)
+    with EventStore(path, salt="s") as reopened:
+        assert reopened.handoff_chat(-1001, 42) == 555
+        assert reopened.handoff_chat(-1001, 43) == 777
+        assert reopened.handoff_chat(-1001, 44) is None
+        assert reopened.handoff_chat(-2002, 42) is None
+
+
+# -- channel posts -------------------------------------------------------------------------
+
+
+def test_post_tags_are_known_before_publishing_and_posts_list_newest_first(
+    store: EventStore, clock: FakeClock
+) -> None:
+    assert store.next_post_tag() == "post1"
+    clock.set_days_ago(3)
+    first = store.record_post(
+        intent_id="pricing", channel="@clinic", message_id=10, tag=store.next_post_tag()
+    )
+    assert store.next_post_tag() == "post2"
+    clock.set_days_ago(0)
+    second = store.record_post(
+        intent_id="does_it_hurt", channel="@clinic", message_id=11, tag=store.next_post_tag()
+    )
+    assert (first.id, first.tag, second.tag) == (1, "post1", "post2")
+    assert first.published_at == NOW - timedelta(days=3)
+    assert store.posts() == [second, first]
+    assert store.posts(limit=1) == [second]
+
+
+def test_post_visits_count_deep_links_with_the_posts_tag_in_the_window(
+    store: EventStore, clock: FakeClock
+) -> None:
+    pricing = store.record_post(intent_id="pricing", channel="@c", message_id=1, tag="post1")
+    hurt = store.record_post(intent_id="does_it_hurt", channel="@c", message_id=2, tag="post2")
+    clock.set_days_ago(20)
+    ask(store, source=Source.DEEP_LINK, tag="post2")  # only in the 30-day window
+    clock.set_days_ago(0)
+    for _ in range(3):
+        ask(store, source=Source.DEEP_LINK, tag="post1")
+    ask(store, Decision.SMALLTALK, source=Source.DEEP_LINK, tag="post1")  # a visit too
+    ask(store, source=Source.DEEP_LINK, tag="inline")
+    ask(store, source=Source.PRIVATE, tag="post1")  # not a deep link
+
+    assert store.stats(7).post_visits == [(pricing, 4), (hurt, 0)]
+    assert store.stats(30).post_visits == [(pricing, 4), (hurt, 1)]
+
+
+# -- the database file ---------------------------------------------------------------------
+
+
+def test_database_file_uses_wal_and_reports_its_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with EventStore(path, salt="s") as store:
+        assert store.schema_version == SCHEMA_VERSION
+        with closing(sqlite3.connect(path)) as other:
+            assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert other.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+# The schema as the first release created it (version 1): events and handoffs, no posts.
+VERSION_1 = [
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, user_hash TEXT,
+        chat_type TEXT NOT NULL, source TEXT NOT NULL, tag TEXT, intent TEXT,
+        score REAL NOT NULL, decision TEXT NOT NULL,
+        feedback INTEGER CHECK (feedback IN (0, 1)), text TEXT)""",
+    "CREATE INDEX events_by_time ON events (time)",
+    "CREATE INDEX events_by_user ON events (user_hash)",
+    """CREATE TABLE handoffs (
+        staff_chat_id INTEGER NOT NULL, staff_message_id INTEGER NOT NULL,
+        user_chat_id INTEGER NOT NULL, user_hash TEXT NOT NULL, created_at TEXT NOT NULL,
+        PRIMARY KEY (staff_chat_id, staff_message_id))""",
+    "CREATE INDEX handoffs_by_user ON handoffs (user_hash)",
+    "PRAGMA user_version = 1",
+]
+
+
+def test_an_old_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        for statement in VERSION_1:
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO events (time, user_hash, chat_type, source, tag, intent, score,"
+            " decision) VALUES (?, 'h', 'private', 'deep_link', 'post1', 'pricing', 90,"
+            " 'answer')",
+            (NOW.isoformat(timespec="microseconds"),),
+        )
+
+    with EventStore(path, salt="s", clock=FakeClock()) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.stats(7).top_intents == [("pricing", 1)]
+        post = store.record_post(intent_id="pricing", channel="@c", message_id=3, tag="post1")
+        assert store.stats(7).post_visits == [(post, 1)]  # the old visit counts for it
+    with EventStore(path, salt="s") as reopened:  # migrating again is a no-op
+        assert reopened.posts() == [post]
+
+
+def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE something_new (x)")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+
+    with pytest.raises(SchemaVersionError, match=rf"version {SCHEMA_VERSION + 1} is newer"):
+        EventStore(path, salt="s")
+    assert raw_rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+    assert raw_rows(path, "SELECT name FROM sqlite_master WHERE name = 'events'") == []
+
+
+def test_a_failing_migration_leaves_the_database_at_its_old_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        for statement in VERSION_1:
+            db.execute(statement)
+    broken = (*store_module.MIGRATIONS[:1], ("CREATE TABLE posts (id)", "NOT SQL"))
+    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        EventStore(path, salt="s")
+    assert raw_rows(path, "PRAGMA user_version") == [(1,)]
+    assert raw_rows(path, "SELECT name FROM sqlite_master WHERE name = 'posts'") == []
