@@ -38,6 +38,7 @@ class RecordingRequest(BaseRequest):
         self.calls: list[Call] = []
         self._message_ids = itertools.count(5000)
         self.fail_methods: set[str] = set()
+        self.fail_chats: set[int | str] = set()  # e.g. a channel the bot may not post to
 
     @property
     def read_timeout(self) -> float:
@@ -62,7 +63,7 @@ class RecordingRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append(Call(api_method, params))
-        if api_method in self.fail_methods:
+        if api_method in self.fail_methods or params.get("chat_id") in self.fail_chats:
             return 400, json.dumps(
                 {"ok": False, "error_code": 400, "description": "Bad Request: test failure"}
             ).encode()
@@ -73,13 +74,29 @@ class RecordingRequest(BaseRequest):
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
             return BOT
+        if method == "getChat":
+            return {
+                "id": -1001000,
+                "type": "channel",
+                "title": "News",
+                "linked_chat_id": DISCUSSION["id"],
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+            }
+        if method == "sendPhoto":
+            return {
+                "message_id": next(self._message_ids),
+                "date": 0,
+                "chat": {"id": params["chat_id"], "type": "private"},
+                "photo": [],
+            }
         if method in ("sendMessage", "editMessageText"):
             message_id = params.get("message_id") or next(self._message_ids)
             chat_id = params["chat_id"]
             return {
                 "message_id": message_id,
                 "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private" if int(chat_id) > 0 else "supergroup"},
+                "chat": _chat_of(chat_id),
                 "from": BOT,
                 "text": params["text"],
                 **({"reply_markup": params["reply_markup"]} if "reply_markup" in params else {}),
@@ -148,6 +165,8 @@ def private_chat(user_id: int) -> dict[str, Any]:
 
 
 GROUP = {"id": -100123, "type": "supergroup", "title": "Skin care chat"}
+DISCUSSION = {"id": -100456, "type": "supergroup", "title": "News chat"}
+STAFF = {"id": -100789, "type": "supergroup", "title": "Staff"}
 
 
 def message_dict(
@@ -188,3 +207,9 @@ async def offline_bot(knowledge: Knowledge, **settings: Any) -> AsyncIterator[Ha
     application.add_error_handler(collect)
     async with application:
         yield harness
+
+
+def _chat_of(chat_id: int | str) -> dict[str, Any]:
+    if isinstance(chat_id, str) or int(chat_id) < -1_000_000_000_000:
+        return {"id": -1001000, "type": "channel", "title": "News"}
+    return {"id": int(chat_id), "type": "private" if int(chat_id) > 0 else "supergroup"}

@@ -1,0 +1,272 @@
+"""The clinic's tools through the real Application, offline: feedback, handoff, channel
+posts, discussion replies, admin commands, /forget."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.analytics.store import Decision, Source
+from bot.knowledge import Knowledge
+from bot.telegram import services
+from bot.telegram.admin import weekly_digest
+from tests.conftest import copy_shipped_content
+from tests.telegram_harness import BOT, DISCUSSION, STAFF, Harness, offline_bot
+
+ADMIN = 900
+
+
+@pytest.fixture
+async def bot(knowledge: Knowledge, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with offline_bot(
+        knowledge,
+        admin_ids=frozenset({ADMIN}),
+        staff_chat_id=STAFF["id"],
+        channel_id="@clinic_news",
+    ) as harness:
+        harness.application.bot_data[services.CONTENT_DIR] = copy_shipped_content(
+            tmp_path / "content"
+        )
+        yield harness
+    assert harness.errors == []
+
+
+def buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for row in (params.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+async def test_answers_are_recorded_and_feedback_is_stored(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    await bot.text("how long is a session?")
+    answer = bot.request.sent()[-1]
+    vote = next(
+        b["callback_data"] for b in buttons(answer) if b.get("callback_data", "").endswith(":y")
+    )
+    message = {
+        "message_id": 3,
+        "date": 0,
+        "chat": {"id": 42, "type": "private"},
+        "from": BOT,
+        "text": "x",
+        "reply_markup": answer["reply_markup"],
+    }
+    await bot.press(vote, message=message)
+    (toast,) = bot.request.sent("answerCallbackQuery")
+    assert toast["text"] == knowledge.message("feedback_thanks")
+    (edit,) = bot.request.sent("editMessageReplyMarkup")
+    assert not any(b.get("callback_data", "").startswith("f:") for b in buttons(edit))
+    stats = bot.store.stats(7)
+    assert (stats.answered, stats.helpful_yes) == (1, 1)
+
+
+async def test_someone_elses_vote_is_refused(bot: Harness, knowledge: Knowledge) -> None:
+    event = bot.store.record(
+        user_id=1,
+        chat_type="private",
+        source=Source.PRIVATE,
+        decision=Decision.ANSWER,
+        intent_id="pricing",
+        score=90,
+    )
+    await bot.press(f"f:{event}:y", user_id=2)
+    (toast,) = bot.request.sent("answerCallbackQuery")
+    assert toast["text"] == knowledge.message("stale_button").strip()
+    assert bot.store.stats(7).helpful_yes == 0
+
+
+async def test_unanswered_question_is_stored_redacted_and_offers_a_person(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    await bot.text("do you sell gift vouchers? call me on 07700 900123")
+    fallback = bot.request.sent()[-1]
+    assert fallback["text"] == knowledge.message("fallback")
+    assert buttons(fallback)[-1] == {
+        "text": knowledge.message("human_button"),
+        "callback_data": "h",
+    }
+    assert bot.store.unanswered(30) == ["do you sell gift vouchers? call me on [phone]"]
+
+
+async def test_handoff_sends_the_last_question_to_staff_and_relays_the_reply(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    await bot.text("can I bring my dog <3 & my cat?")
+    await bot.press("h")
+    confirm = bot.request.sent()[-1]
+    assert "can I bring my dog &lt;3 &amp; my cat?" in confirm["text"]
+    await bot.press("h:send")
+    (to_staff,) = [
+        c
+        for c in bot.request.calls
+        if c.method == "sendMessage" and c.params["chat_id"] == STAFF["id"]
+    ]
+    assert (
+        "Question from Ana" in to_staff.params["text"]
+        and "&lt;3 &amp; my cat" in to_staff.params["text"]
+    )
+    staff_message = _bot_message_in(STAFF, bot, to_staff.params["text"])
+    await bot.text(
+        "Yes, dogs are welcome <3", user_id=7, chat=STAFF, reply_to_message=staff_message
+    )
+    relay = [p for p in bot.request.sent() if p["chat_id"] == 42][-1]
+    assert "Yes, dogs are welcome &lt;3" in relay["text"]
+    assert bot.request.sent()[-1]["text"] == knowledge.message("staff_relayed")
+
+
+def _bot_message_in(chat: dict[str, Any], bot: Harness, text: str) -> dict[str, Any]:
+    # The recording layer gave the staff message the first id it had left: find it again.
+    ids = [c for c in bot.request.calls if c.method == "sendMessage"]
+    position = next(i for i, c in enumerate(ids) if c.params["text"] == text)
+    return {"message_id": 5000 + position, "date": 0, "chat": chat, "from": BOT, "text": text}
+
+
+async def test_human_command_without_a_question_asks_for_one(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    await bot.text("/human")
+    assert bot.request.sent()[-1]["text"] == knowledge.message("handoff_ask")
+    await bot.text("what time do you close on Christmas Eve?")
+    assert any(p["chat_id"] == STAFF["id"] for p in bot.request.sent())
+
+
+async def test_handoff_without_a_staff_chat_gives_the_contact(knowledge: Knowledge) -> None:
+    async with offline_bot(knowledge) as bot:
+        await bot.text("/human")
+        assert bot.request.sent()[-1]["text"] == knowledge.message("handoff_unavailable")
+
+
+async def test_admin_commands_refuse_other_users(bot: Harness, knowledge: Knowledge) -> None:
+    for command in ("/stats", "/gaps", "/reload", "/post pricing", "/posts"):
+        await bot.text(command, user_id=42)
+    assert {p["text"] for p in bot.request.sent()} == {knowledge.message("admin_only")}
+
+
+async def test_stats_and_gaps_for_admins(bot: Harness) -> None:
+    await bot.text("does it hurt?")
+    await bot.text("can I pay with bitcoin lol")
+    await bot.text("/stats", user_id=ADMIN)
+    await bot.text("/gaps", user_id=ADMIN)
+    texts = [p["text"] for p in bot.request.sent()]
+    assert any("Questions: 2" in t for t in texts)
+    assert any("can I pay with bitcoin lol" in t for t in texts)
+    assert len(bot.request.sent("sendPhoto")) == 1
+
+
+async def test_post_previews_then_publishes_with_a_tagged_deep_link(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    await bot.text("/post pricing", user_id=ADMIN)
+    preview = bot.request.sent()[-1]
+    assert [b.get("callback_data") for b in buttons(preview)][-2:] == ["p:pricing", "p:cancel"]
+    await bot.press("p:pricing", user_id=ADMIN, message=_preview(preview))
+    card = next(p for p in bot.request.sent() if p["chat_id"] == "@clinic_news")
+    assert knowledge.title("pricing") in card["text"]
+    assert buttons(card)[0]["url"] == "https://t.me/clinic_faq_bot?start=pricing-post1"
+    (post,) = bot.store.posts()
+    assert (post.intent_id, post.tag) == ("pricing", "post1")
+
+
+async def test_publishing_where_the_bot_may_not_post_is_explained(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    bot.request.fail_chats.add("@clinic_news")
+    await bot.text("/post booking", user_id=ADMIN)
+    await bot.press("p:booking", user_id=ADMIN, message=_preview(bot.request.sent()[-1]))
+    assert "I couldn't post to @clinic_news" in bot.request.sent()[-1]["text"]
+    assert bot.store.posts() == []
+
+
+async def test_post_with_an_unknown_topic_names_the_closest(bot: Harness) -> None:
+    await bot.text("/post price", user_id=ADMIN)
+    assert "<code>pricing</code>" in bot.request.sent()[-1]["text"]
+
+
+def _preview(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "message_id": 4100,
+        "date": 0,
+        "chat": {"id": ADMIN, "type": "private"},
+        "from": BOT,
+        "text": "card",
+        "reply_markup": params["reply_markup"],
+    }
+
+
+async def test_reload_swaps_good_content_and_keeps_the_old_on_errors(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    content: Path = bot.application.bot_data[services.CONTENT_DIR]
+    messages = content / "responses" / "messages.yaml"
+    messages.write_text(messages.read_text().replace("None of these", "Something else"))
+    await bot.text("/reload", user_id=ADMIN)
+    assert bot.request.sent()[-1]["text"].startswith("Content reloaded")
+    assert (
+        bot.application.bot_data[services.ENGINE].knowledge.message("none_of_these")
+        == "Something else"
+    )
+    (content / "intents" / "broken.yaml").write_text("intents: [oops\n")
+    await bot.text("/reload", user_id=ADMIN)
+    assert "broken.yaml" in bot.request.sent()[-1]["text"]
+    assert (
+        bot.application.bot_data[services.ENGINE].knowledge.message("none_of_these")
+        == "Something else"
+    )
+
+
+async def test_discussion_comments(bot: Harness, knowledge: Knowledge) -> None:
+    await bot.application.post_init(bot.application)  # learns the linked group via getChat
+    forward = {
+        "message_id": 1,
+        "date": 0,
+        "chat": DISCUSSION,
+        "is_automatic_forward": True,
+        "sender_chat": {"id": -1001000, "type": "channel", "title": "News"},
+        "text": "Does it hurt? Find out!",
+    }
+    await bot.send({"message": forward})
+    await bot.text("great post", chat=DISCUSSION, message_id=2, reply_to_message=forward)
+    assert bot.request.sent() == []
+    await bot.text(
+        "does facial acupuncture hurt?", chat=DISCUSSION, message_id=3, reply_to_message=forward
+    )
+    (reply,) = bot.request.sent()
+    assert reply["text"] == knowledge.responses["does_it_hurt"].answer
+    assert reply["reply_parameters"]["message_id"] == 3
+    assert buttons(reply)[0]["url"].endswith("start=does_it_hurt-discussion")
+
+
+async def test_discussion_replies_can_be_switched_off(knowledge: Knowledge) -> None:
+    async with offline_bot(knowledge, channel_id="@clinic_news", discussion_replies=False) as bot:
+        await bot.application.post_init(bot.application)
+        await bot.text("does facial acupuncture hurt?", chat=DISCUSSION, message_id=3)
+        assert bot.request.sent() == []
+
+
+async def test_forget_deletes_the_users_events(bot: Harness) -> None:
+    await bot.text("what is qi")
+    await bot.text("what is qi", user_id=43)
+    await bot.text("/forget")
+    assert "deleted 1 stored records" in bot.request.sent()[-1]["text"]
+    assert bot.store.stats(7).questions == 1
+
+
+async def test_weekly_digest_reaches_the_admins(bot: Harness, knowledge: Knowledge) -> None:
+    jobs = (
+        {job.name for job in bot.application.job_queue.jobs()}
+        if bot.application.job_queue
+        else set()
+    )
+    assert {"digest", "retention"} <= jobs
+
+    class JobContext:
+        bot_data = bot.application.bot_data
+
+    context = JobContext()
+    context.bot = bot.application.bot  # type: ignore[attr-defined]
+    await weekly_digest(context)  # type: ignore[arg-type]
+    (digest,) = [p for p in bot.request.sent() if p["chat_id"] == ADMIN]
+    assert digest["text"].startswith(knowledge.message("digest_intro"))
