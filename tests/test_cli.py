@@ -100,3 +100,34 @@ def test_installed_package_finds_its_content(tmp_path: Path) -> None:
     result = run_bot("match", "price", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "decision: answer -> pricing" in result.stdout
+
+
+def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
+    from bot.analytics.store import Decision, EventStore, Source
+
+    database = tmp_path / "bot.sqlite3"
+    with EventStore(database, salt="s") as store:
+        store.record(
+            user_id=1,
+            chat_type="private",
+            source=Source.PRIVATE,
+            decision=Decision.ANSWER,
+            intent_id="pricing",
+            score=90,
+        )
+        store.record(
+            user_id=2,
+            chat_type="private",
+            source=Source.PRIVATE,
+            decision=Decision.FALLBACK,
+            intent_id=None,
+            score=10,
+            text="gift vouchers?",
+        )
+    stats = run_bot("stats", "--database", str(database))
+    assert stats.returncode == 0, stats.stderr
+    assert "Questions: 2" in stats.stdout and "<b>" not in stats.stdout
+    gaps = run_bot("gaps", "--database", str(database))
+    assert "gift vouchers?" in gaps.stdout
+    missing = run_bot("stats", "--database", str(tmp_path / "none.sqlite3"))
+    assert missing.returncode == 1 and "No database" in missing.stderr
