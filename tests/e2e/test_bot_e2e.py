@@ -3,58 +3,35 @@ driven the way users drive it."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
-from bot.telegram_html import plain_text
 
 from .botapi_emulator import BotApiEmulator
+from .running_bot import BotProcess, bot_process, shown
 
-PROJECT = Path(__file__).resolve().parents[2]
 SECRET_QUESTION = "my private symptom is xyzzy-rash"
 
 
+@dataclass
 class RunningBot:
-    def __init__(self, emulator: BotApiEmulator, process: subprocess.Popen[str]) -> None:
-        self.emu = emulator
-        self.process = process
-        self.log = ""
+    emu: BotApiEmulator
+    bot: BotProcess
 
 
 @pytest.fixture(scope="module")
 def running_bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     with BotApiEmulator(bot_username="clinic_faq_bot") as emulator:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-        env.update(TELEGRAM_BOT_TOKEN=emulator.token, TELEGRAM_API_BASE_URL=emulator.base_url)
-        env["DATABASE_PATH"] = str(tmp_path_factory.mktemp("db") / "bot.sqlite3")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        bot = RunningBot(emulator, process)
-        try:
+        database = tmp_path_factory.mktemp("db") / "bot.sqlite3"
+        with bot_process(emulator, database) as bot:
             for _scope in ("private", "group"):  # the menus are set last thing before polling
                 emulator.wait_for_call("setMyCommands", timeout=30)
-            yield bot
-        finally:
-            process.send_signal(signal.SIGTERM)
-            bot.log, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, bot.log
-    assert "ready: @clinic_faq_bot" in bot.log
-    assert "ERROR" not in bot.log and "Traceback" not in bot.log, bot.log
+            yield RunningBot(emulator, bot)
     assert SECRET_QUESTION not in bot.log
 
 
@@ -63,11 +40,6 @@ def emu(running_bot: RunningBot) -> Iterator[BotApiEmulator]:
     yield running_bot.emu
     running_bot.emu.wait_until_idle(timeout=20)
     running_bot.emu.assert_clean()
-
-
-def shown(html_text: str) -> str:
-    """What Telegram shows for our HTML: tags gone, entities decoded, outer space trimmed."""
-    return plain_text(html_text).strip()
 
 
 def callback_data(message: dict[str, Any]) -> list[str]:

@@ -3,24 +3,17 @@ feedback, /forget, and the admin reports, with ``python -m bot run`` against the
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.knowledge import Knowledge
-from bot.telegram_html import plain_text
 
 from .botapi_emulator import BotApiEmulator, Chat, User
+from .running_bot import bot_process, buttons, shown
 
-PROJECT = Path(__file__).resolve().parents[2]
 UNANSWERED = "do you sell gift vouchers for my mum"
 
 
@@ -35,14 +28,6 @@ class Clinic:
     log: str = ""
 
 
-def shown(html_text: str) -> str:
-    return plain_text(html_text).strip()
-
-
-def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
-
-
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
@@ -54,26 +39,14 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         discussion = emu.discussion_group(channel)
         assert discussion is not None
         staff = emu.add_group("Willow Lane staff", members=[staff_member])
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-        env.update(
-            TELEGRAM_BOT_TOKEN=emu.token,
-            TELEGRAM_API_BASE_URL=emu.base_url,
-            ADMIN_IDS=str(admin.id),
-            CHANNEL_ID="@willowlane_demo",
-            STAFF_CHAT_ID=str(staff.id),
-            DATABASE_PATH=str(tmp_path_factory.mktemp("db") / "bot.sqlite3"),
-        )
         emu.send_text(admin, emu.private_chat(admin), "hi")  # the admin has opened the bot before
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        settings = {
+            "ADMIN_IDS": str(admin.id),
+            "CHANNEL_ID": "@willowlane_demo",
+            "STAFF_CHAT_ID": str(staff.id),
+        }
         world = Clinic(emu, admin, channel, discussion, staff, staff_member)
-        try:
+        with bot_process(emu, tmp_path_factory.mktemp("db") / "bot.sqlite3", **settings) as bot:
             emu.wait_for_call(
                 "setMyCommands",
                 predicate=lambda c: c.params.get("scope", {}).get("type") == "chat",
@@ -81,11 +54,7 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
             )
             emu.wait_for_message(emu.private_chat(admin), timeout=20)  # the answer to "hi"
             yield world
-        finally:
-            process.send_signal(signal.SIGTERM)
-            world.log, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, world.log
-    assert "ERROR" not in world.log and "Traceback" not in world.log, world.log
+        world.log = bot.log
     assert UNANSWERED not in world.log
 
 
