@@ -9,7 +9,16 @@ from functools import wraps
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 
@@ -111,12 +120,32 @@ async def reload_command(update: Update, context: Context) -> None:
         return
     context.bot_data[ENGINE] = DialogueEngine(knowledge)
     log.info("content reloaded: %d intents", len(knowledge.intents))
+    await set_command_menus(context.bot, knowledge, settings_of(context).admin_ids)
     examples = sum(len(i.examples) for i in knowledge.intents.values())
     await message.reply_text(
         knowledge.message("admin_reloaded")
         .replace("{intents}", str(len(knowledge.intents)))
         .replace("{examples}", str(examples))
     )
+
+
+async def set_command_menus(bot: Bot, knowledge: Knowledge, admin_ids: frozenset[int]) -> None:
+    """Publish the command menus derived from the content: everyone's, groups', admins'."""
+    commands = [BotCommand(name, text) for name, text in knowledge.commands.items()]
+    await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+    private_only = {"privacy", "human", "forget"}
+    await bot.set_my_commands(
+        [c for c in commands if c.command not in private_only], scope=BotCommandScopeAllGroupChats()
+    )
+    admin_menu = commands + [
+        BotCommand(name, text) for name, text in knowledge.admin_commands.items()
+    ]
+    for admin_id in admin_ids:
+        try:
+            await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))
+        except TelegramError:
+            # An admin who never opened the bot has no chat yet; they get it on the next start.
+            log.warning("could not set the admin command menu for one admin")
 
 
 @admin_only

@@ -9,11 +9,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from telegram import (
-    Bot,
-    BotCommand,
-    BotCommandScopeAllGroupChats,
-    BotCommandScopeAllPrivateChats,
-    BotCommandScopeChat,
     LinkPreviewOptions,
     Update,
 )
@@ -155,25 +150,6 @@ def _schedule_jobs(application: AnyApplication, knowledge: Knowledge) -> None:
     jobs.run_daily(admin.purge_expired, time(3, 30, tzinfo=zone), name="retention")
 
 
-async def set_command_menus(bot: Bot, knowledge: Knowledge, admin_ids: frozenset[int]) -> None:
-    """Publish the command menus derived from the content: everyone's, groups', admins'."""
-    commands = [BotCommand(name, text) for name, text in knowledge.commands.items()]
-    await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
-    private_only = {"privacy", "human", "forget"}
-    await bot.set_my_commands(
-        [c for c in commands if c.command not in private_only], scope=BotCommandScopeAllGroupChats()
-    )
-    admin_menu = commands + [
-        BotCommand(name, text) for name, text in knowledge.admin_commands.items()
-    ]
-    for admin_id in admin_ids:
-        try:
-            await bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin_id))
-        except TelegramError:
-            # An admin who never opened the bot has no chat yet; they get it on the next start.
-            log.warning("could not set the admin command menu for one admin")
-
-
 async def _announce(application: AnyApplication) -> None:
     """Publish the command menus, find the channel's discussion group, and log that we are ready."""
     engine: DialogueEngine = application.bot_data[services.ENGINE]
@@ -187,7 +163,7 @@ async def _announce(application: AnyApplication) -> None:
             log.warning(
                 "could not look up the channel; its discussion group is learnt from its posts"
             )
-    await set_command_menus(application.bot, engine.knowledge, settings.admin_ids)
+    await admin.set_command_menus(application.bot, engine.knowledge, settings.admin_ids)
     log.info("ready: @%s with %d topics", application.bot.username, len(engine.knowledge.responses))
 
 
