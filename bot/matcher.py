@@ -18,6 +18,7 @@ like an intent; a question closest to them is rejected.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -33,7 +34,7 @@ OUT_OF_SCOPE = "out_of_scope"
 # Weights of the score formula above. Missing example words cost more than extra question
 # words, because people wrap questions in context; words foreign to the clinic cost the
 # most, because they usually name another topic.
-EXAMPLE_MISS = 0.6
+EXAMPLE_MISS = 0.7
 KNOWN_EXTRA = 0.2
 FOREIGN_EXTRA = 0.8
 FILLER_WEIGHT = 0.2
@@ -52,6 +53,10 @@ CLINIC_SPECIFICITY = 0.5  # how much specificity shapes clinic word weights (0 =
 # A message that asks a question in one sentence and tells a story in others: the story
 # sentences (and the message as a whole) score this much lower than the question.
 STORY_DISCOUNT = 0.9
+# Retrieval: a word found in more than this share of the examples (and at least
+# MIN_COMMON_POSTINGS of them) fetches candidates only when a question has no rarer word.
+COMMON_SHARE = 0.05
+MIN_COMMON_POSTINGS = 30
 
 _SENTENCE_END = re.compile(r"[^.!?\n]+[.!?\n]*")
 _CLAUSE_BREAK = re.compile(r"[;:]+|,|\s[-\u2013\u2014]+\s")
@@ -71,7 +76,7 @@ class Candidate:
     example: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _IndexedExample:
     intent_id: str
     text: str
@@ -120,12 +125,14 @@ class Matcher:
         )
         self._foreign_weight = 1.0 + math.log(documents)
 
-        self._vocabulary: dict[str, frozenset[str]] = {
-            intent_id: frozenset(t for t, users in intents_using.items() if intent_id in users)
-            for intent_id in {intent_id for intent_id, _, _ in tokenized}
-        }
+        vocabulary: dict[str, set[str]] = defaultdict(set)
+        for token, users in intents_using.items():
+            for intent_id in users:
+                vocabulary[intent_id].add(token)
+        self._vocabulary = {intent_id: frozenset(words) for intent_id, words in vocabulary.items()}
         self._examples: list[_IndexedExample] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
+        self._filler_postings: dict[str, list[int]] = defaultdict(list)
         seen: set[tuple[str, frozenset[str]]] = set()
         for intent_id, text, tokens in tokenized:
             if not tokens or (intent_id, tokens) in seen:
@@ -134,8 +141,17 @@ class Matcher:
             index = len(self._examples)
             weight = sum(self._weight[t] for t in tokens)
             self._examples.append(_IndexedExample(intent_id, text, tokens, weight))
-            for token in _topic_words(tokens):
-                self._postings[token].append(index)
+            for token in tokens:
+                if token not in STOPWORDS:
+                    self._postings[token].append(index)
+                elif tokens <= STOPWORDS:
+                    # Filler is not indexed (it is in nearly everything), except for the few
+                    # examples made only of filler, found when a question is only filler too.
+                    self._filler_postings[token].append(index)
+        # A word in many examples ("acupuncture", "how") still counts in every score, but
+        # does not fetch candidates when the question has rarer words: otherwise each
+        # question would be scored against a large share of the index.
+        self._common_postings = max(MIN_COMMON_POSTINGS, int(COMMON_SHARE * len(self._examples)))
 
     @property
     def example_count(self) -> int:
@@ -144,19 +160,19 @@ class Matcher:
 
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
         """Intents for ``question``, best first, out-of-scope pseudo-intent included."""
-        best: dict[str, Candidate] = {}
+        best: dict[str, tuple[float, str]] = {}
         for tokens, factor, whole in self._units(question):
-            for candidate in self._score_unit(tokens):
-                if not whole and candidate.intent_id in self._whole_message_only:
+            for intent_id, score, example in self._score_unit(tokens):
+                if not whole and intent_id in self._whole_message_only:
                     continue
-                score = round(candidate.score * factor, 1)
-                current = best.get(candidate.intent_id)
-                if current is None or score > current.score:
-                    best[candidate.intent_id] = Candidate(
-                        candidate.intent_id, score, candidate.example
-                    )
-        ranked = sorted(best.values(), key=lambda c: (-c.score, c.intent_id))
-        return ranked[:limit]
+                score *= factor
+                if score > best.get(intent_id, (-1.0, ""))[0]:
+                    best[intent_id] = (score, example)
+        top = heapq.nsmallest(limit, best.items(), key=lambda item: (-item[1][0], item[0]))
+        return [
+            Candidate(intent_id, round(100.0 * score, 1), example)
+            for intent_id, (score, example) in top
+        ]
 
     def information(self, question: str) -> float:
         """Total weight of the clinic words in a question: low for "treatment?" or "face"."""
@@ -209,33 +225,38 @@ class Matcher:
         )
         return max(min(factor, 1.0), SPECIFICITY_FLOOR)
 
-    def _score_unit(self, tokens: frozenset[str]) -> Iterable[Candidate]:
-        candidates: set[int] = set()
-        for token in _topic_words(tokens):
-            candidates.update(self._postings.get(token, ()))
+    def _score_unit(self, tokens: frozenset[str]) -> Iterable[tuple[str, float, str]]:
+        """(intent, 0-1 score, closest example) for every intent with a candidate example."""
+        weight = self._weight
         costs = {token: self._token_cost(token) for token in tokens}
         total_cost = sum(costs.values())
         best: dict[str, tuple[float, str]] = {}
-        for index in candidates:
+        for index in self._candidates(tokens):
             example = self._examples[index]
-            shared = tokens & example.tokens
-            matched = sum(self._weight[t] for t in shared)
-            extra = total_cost - sum(costs[t] for t in shared)
-            score = matched / (matched + EXAMPLE_MISS * (example.weight - matched) + extra)
+            matched = 0.0
+            saved = 0.0
+            for token in tokens & example.tokens:
+                matched += weight[token]
+                saved += costs[token]
+            score = matched / (
+                matched + EXAMPLE_MISS * (example.weight - matched) + total_cost - saved
+            )
             if score > best.get(example.intent_id, (-1.0, ""))[0]:
                 best[example.intent_id] = (score, example.text)
         for intent_id, (score, text) in best.items():
             shared = tokens & self._vocabulary[intent_id]
-            matched = sum(self._weight[t] for t in shared)
+            matched = sum(weight[t] for t in shared)
             coverage = matched / (matched + total_cost - sum(costs[t] for t in shared))
-            blended = (1.0 - INTENT_BLEND) * score + INTENT_BLEND * coverage
-            yield Candidate(intent_id, round(100.0 * blended, 1), text)
+            yield intent_id, (1.0 - INTENT_BLEND) * score + INTENT_BLEND * coverage, text
 
-
-def _topic_words(tokens: frozenset[str]) -> frozenset[str]:
-    """Words that can retrieve candidates: filler only when there is nothing else."""
-    topical = frozenset(t for t in tokens if t not in STOPWORDS)
-    return topical or tokens
+    def _candidates(self, tokens: frozenset[str]) -> set[int]:
+        """Examples sharing a topic word with ``tokens``; common words only as a last resort."""
+        lists = [self._postings[t] for t in tokens if t in self._postings]
+        rare = [postings for postings in lists if len(postings) <= self._common_postings]
+        chosen = rare or lists
+        if not chosen:  # nothing but filler: fall back to examples made of filler too
+            chosen = [self._filler_postings[t] for t in tokens if t in self._filler_postings]
+        return set().union(*chosen)
 
 
 def _is_question(sentence: str) -> bool:

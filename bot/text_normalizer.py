@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
@@ -33,15 +34,20 @@ _REAL_WORD_RANK = 15_000
 
 def basic_tokens(text: str) -> list[str]:
     """Lowercase ASCII word tokens; accents folded, apostrophes joined ("don't" -> "dont")."""
-    folded = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = text.lower()
+    if not folded.isascii():  # only non-ASCII text can carry accents to fold
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     folded = _APOSTROPHES.sub("", folded)
     return [token for token in _NON_WORD.split(folded) if token]
 
 
 def fold_plural(token: str) -> str:
-    """Crude singular form, applied to content and questions alike so both sides agree."""
-    if len(token) <= 3 or token.endswith(("ss", "us", "is")):
+    """Crude singular form, applied to content and questions alike so both sides agree.
+
+    Filler words are left alone: "does" is not the plural of "doe".
+    """
+    if len(token) <= 3 or token in STOPWORDS or token.endswith(("ss", "us", "is")):
         return token
     if token.endswith("ies") and len(token) > 4:
         return token[:-3] + "y"
@@ -61,7 +67,13 @@ class TextNormalizer:
                 key = tuple(self._stem_all(basic_tokens(variant)))
                 if key:
                     self._phrases[key] = target
-        self._longest_phrase = max((len(key) for key in self._phrases), default=1)
+        # Phrase lengths by first word, longest first: most words start no phrase at all.
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for key in self._phrases:
+            lengths[key[0]].add(len(key))
+        self._phrase_lengths = {
+            word: sorted(sizes, reverse=True) for word, sizes in lengths.items()
+        }
         vocabulary = set(STOPWORDS)
         for text in corpus:
             vocabulary.update(basic_tokens(text))
@@ -113,7 +125,7 @@ class TextNormalizer:
         result: list[str] = []
         i = 0
         while i < len(tokens):
-            for size in range(min(self._longest_phrase, len(tokens) - i), 0, -1):
+            for size in self._phrase_lengths.get(tokens[i], ()):
                 canonical = self._phrases.get(tuple(tokens[i : i + size]))
                 if canonical is not None:
                     result.append(canonical)
