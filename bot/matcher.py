@@ -151,6 +151,7 @@ class Matcher:
         # A word in many examples ("acupuncture", "how") still counts in every score, but
         # does not fetch candidates when the question has rarer words: otherwise each
         # question would be scored against a large share of the index.
+        self._known_costs = {t: self._compute_cost(t) for t in (*self._weight, *STOPWORDS)}
         self._common_postings = max(MIN_COMMON_POSTINGS, int(COMMON_SHARE * len(self._examples)))
 
     @property
@@ -186,31 +187,46 @@ class Matcher:
 
         Each comes with a factor: when some sentences ask and others tell, the telling
         ones (and the whole) are discounted, so the story around a question cannot
-        outscore the question itself.
+        outscore the question itself. Each clause is normalised once; sentences and the
+        whole message are unions of their clauses (no synonym phrase spans a comma).
         """
         sentences = [s.strip() for s in _SENTENCE_END.findall(question) if s.strip()]
         asking = [_is_question(s) for s in sentences]
         mixed = len(sentences) > 1 and any(asking) and not all(asking)
         story = STORY_DISCOUNT if mixed else 1.0
-        whole = frozenset(self.normalizer.canonical_tokens(question))
+        clauses = [
+            [
+                frozenset(self.normalizer.canonical_tokens(c))
+                for c in _CLAUSE_BREAK.split(s)
+                if c.strip()
+            ]
+            for s in sentences
+        ]
+        sentence_tokens = [frozenset().union(*parts) for parts in clauses]
+        whole = frozenset().union(*sentence_tokens)
         units = [(whole, story, True)]
         seen = {whole}
-        for number, (sentence, is_question) in enumerate(zip(sentences, asking, strict=True)):
+        for number, is_question in enumerate(asking):
             factor = 1.0 if is_question or not mixed else story
-            parts = [sentence, *(c for c in _CLAUSE_BREAK.split(sentence) if c.strip())]
+            parts = [sentence_tokens[number], *clauses[number]]
             if mixed and is_question and number > 0:
                 # "A friend suggested cosmetic acupuncture. What does it involve?": the
                 # question's "it" lives in the sentence before.
-                parts.append(f"{sentences[number - 1]} {sentence}")
-            for part in parts:
-                tokens = frozenset(self.normalizer.canonical_tokens(part))
+                parts.append(sentence_tokens[number - 1] | sentence_tokens[number])
+            for tokens in parts:
                 if tokens and tokens not in seen:
                     seen.add(tokens)
                     units.append((tokens, factor, False))
         return [unit for unit in units if unit[0]]
 
     def _token_cost(self, token: str) -> float:
-        """What an unmatched question word costs."""
+        """What an unmatched question word costs (precomputed for every word we know)."""
+        known = self._known_costs.get(token)
+        if known is not None:
+            return known
+        return FOREIGN_EXTRA * self._foreign_weight * self._specificity(token)
+
+    def _compute_cost(self, token: str) -> float:
         if token in STOPWORDS:
             return KNOWN_EXTRA * FILLER_WEIGHT
         if token in self._clinic_words:
@@ -230,23 +246,32 @@ class Matcher:
         weight = self._weight
         costs = {token: self._token_cost(token) for token in tokens}
         total_cost = sum(costs.values())
+        # Per question word: what matching it earns, and what missing it would have cost.
+        earns = {t: (weight[t], costs[t]) for t in tokens if t in weight}
         best: dict[str, tuple[float, str]] = {}
         for index in self._candidates(tokens):
             example = self._examples[index]
             matched = 0.0
             saved = 0.0
-            for token in tokens & example.tokens:
-                matched += weight[token]
-                saved += costs[token]
+            for token in example.tokens:
+                pair = earns.get(token)
+                if pair is not None:
+                    matched += pair[0]
+                    saved += pair[1]
             score = matched / (
                 matched + EXAMPLE_MISS * (example.weight - matched) + total_cost - saved
             )
             if score > best.get(example.intent_id, (-1.0, ""))[0]:
                 best[example.intent_id] = (score, example.text)
         for intent_id, (score, text) in best.items():
-            shared = tokens & self._vocabulary[intent_id]
-            matched = sum(weight[t] for t in shared)
-            coverage = matched / (matched + total_cost - sum(costs[t] for t in shared))
+            vocabulary = self._vocabulary[intent_id]
+            matched = 0.0
+            saved = 0.0
+            for token, (earned, cost) in earns.items():
+                if token in vocabulary:
+                    matched += earned
+                    saved += cost
+            coverage = matched / (matched + total_cost - saved)
             yield intent_id, (1.0 - INTENT_BLEND) * score + INTENT_BLEND * coverage, text
 
     def _candidates(self, tokens: frozenset[str]) -> set[int]:
