@@ -57,6 +57,8 @@ STORY_DISCOUNT = 0.9
 # MIN_COMMON_POSTINGS of them) fetches candidates only when a question has no rarer word.
 COMMON_SHARE = 0.05
 MIN_COMMON_POSTINGS = 30
+MAX_SCORED = 32
+RANKED_PER_UNIT = 8  # no caller asks for more candidates than this
 
 _SENTENCE_END = re.compile(r"[^.!?\n]+[.!?\n]*")
 _CLAUSE_BREAK = re.compile(r"[;:]+|,|\s[-\u2013\u2014]+\s")
@@ -208,7 +210,11 @@ class Matcher:
         seen = {whole}
         for number, is_question in enumerate(asking):
             factor = 1.0 if is_question or not mixed else story
-            parts = [sentence_tokens[number], *clauses[number]]
+            parts = [sentence_tokens[number]]
+            if is_question or not mixed:
+                # The story sentences of a mixed message are scored whole: their clauses
+                # would rarely win after the discount, and long messages must stay fast.
+                parts += clauses[number]
             if mixed and is_question and number > 0:
                 # "A friend suggested cosmetic acupuncture. What does it involve?": the
                 # question's "it" lives in the sentence before.
@@ -249,7 +255,7 @@ class Matcher:
         # Per question word: what matching it earns, and what missing it would have cost.
         earns = {t: (weight[t], costs[t]) for t in tokens if t in weight}
         best: dict[str, tuple[float, str]] = {}
-        for index in self._candidates(tokens):
+        for index in self._candidates(tokens, total_cost):
             example = self._examples[index]
             matched = 0.0
             saved = 0.0
@@ -263,7 +269,15 @@ class Matcher:
             )
             if score > best.get(example.intent_id, (-1.0, ""))[0]:
                 best[example.intent_id] = (score, example.text)
-        for intent_id, (score, text) in best.items():
+        # The intent-wide share is at most 1, so an intent whose example score cannot lift it
+        # into this unit's top RANKED_PER_UNIT is not worth the vocabulary pass.
+        kept: list[float] = []
+        for intent_id, (score, text) in sorted(best.items(), key=lambda item: -item[1][0]):
+            if (
+                len(kept) >= RANKED_PER_UNIT
+                and (1.0 - INTENT_BLEND) * score + INTENT_BLEND <= kept[0]
+            ):
+                break
             vocabulary = self._vocabulary[intent_id]
             matched = 0.0
             saved = 0.0
@@ -272,16 +286,42 @@ class Matcher:
                     matched += earned
                     saved += cost
             coverage = matched / (matched + total_cost - saved)
-            yield intent_id, (1.0 - INTENT_BLEND) * score + INTENT_BLEND * coverage, text
+            blended = (1.0 - INTENT_BLEND) * score + INTENT_BLEND * coverage
+            if len(kept) < RANKED_PER_UNIT:
+                heapq.heappush(kept, blended)
+            elif blended > kept[0]:
+                heapq.heapreplace(kept, blended)
+            yield intent_id, blended, text
 
-    def _candidates(self, tokens: frozenset[str]) -> set[int]:
-        """Examples sharing a topic word with ``tokens``; common words only as a last resort."""
-        lists = [self._postings[t] for t in tokens if t in self._postings]
-        rare = [postings for postings in lists if len(postings) <= self._common_postings]
+    def _candidates(self, tokens: frozenset[str], total_cost: float) -> Iterable[int]:
+        """Examples sharing a topic word with ``tokens``; common words only as a last resort.
+
+        A long message can share a word with hundreds of examples; only the MAX_SCORED most
+        promising are scored in full, ranked by a cheap bound from the retrieval words.
+        """
+        lists = [(t, self._postings[t]) for t in tokens if t in self._postings]
+        rare = [(t, p) for t, p in lists if len(p) <= self._common_postings]
         chosen = rare or lists
         if not chosen:  # nothing but filler: fall back to examples made of filler too
-            chosen = [self._filler_postings[t] for t in tokens if t in self._filler_postings]
-        return set().union(*chosen)
+            return set().union(
+                *(self._filler_postings[t] for t in tokens if t in self._filler_postings)
+            )
+        shared: dict[int, float] = defaultdict(float)
+        for token, postings in chosen:
+            earned = self._weight[token]
+            for index in postings:
+                shared[index] += earned
+        if len(shared) <= MAX_SCORED:
+            return shared
+        examples = self._examples
+
+        def promise(index: int) -> float:
+            matched = shared[index]
+            return matched / (
+                matched + EXAMPLE_MISS * (examples[index].weight - matched) + total_cost
+            )
+
+        return heapq.nlargest(MAX_SCORED, shared, key=promise)
 
 
 def _is_question(sentence: str) -> bool:

@@ -9,6 +9,7 @@ get there" stay different questions.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -83,10 +84,11 @@ class TextNormalizer:
         self.vocabulary = frozenset(vocabulary)
         self._english = english_word_ranks()
         # Typos rarely hit the first letter, so candidates share it: "prise" -> "price",
-        # never "rise"; it also makes each lookup a fraction of the vocabulary.
-        self._choices: dict[str, list[str]] = {}
+        # never "rise". The cutoffs below also bound the length difference, so candidates
+        # are bucketed by first letter and length: each lookup reads a sliver of the words.
+        self._choices: dict[tuple[str, int], list[str]] = defaultdict(list)
         for word in sorted(vocabulary):
-            self._choices.setdefault(word[0], []).append(word)
+            self._choices[word[0], len(word)].append(word)
         # Typo correction is the slow step; people repeat words, so cache per token.
         self.correct = lru_cache(maxsize=50_000)(self._correct)
 
@@ -108,7 +110,16 @@ class TextNormalizer:
             # A real word is not a typo: "sing" must not become "sting", nor "play" "pay".
             return token
         cutoff = _CORRECTION_CUTOFF.get(len(token), _DEFAULT_CORRECTION_CUTOFF)
-        choices = self._choices.get(token[0], [])
+        # ratio = 200 * common / (len(a) + len(b)) and common <= the shorter length, so
+        # only words within these lengths can reach the cutoff.
+        length = len(token)
+        shortest = math.ceil(length * cutoff / (200 - cutoff))
+        longest = math.floor(length * (200 - cutoff) / cutoff)
+        choices = [
+            w
+            for size in range(shortest, longest + 1)
+            for w in self._choices.get((token[0], size), ())
+        ]
         best = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
         return str(best[0]) if best else token
 
