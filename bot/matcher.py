@@ -153,6 +153,7 @@ class Matcher:
         # A word in many examples ("acupuncture", "how") still counts in every score, but
         # does not fetch candidates when the question has rarer words: otherwise each
         # question would be scored against a large share of the index.
+        self._example_weights = [example.weight for example in self._examples]
         self._known_costs = {t: self._compute_cost(t) for t in (*self._weight, *STOPWORDS)}
         self._common_postings = max(MIN_COMMON_POSTINGS, int(COMMON_SHARE * len(self._examples)))
 
@@ -313,15 +314,18 @@ class Matcher:
                 shared[index] += earned
         if len(shared) <= MAX_SCORED:
             return shared
-        examples = self._examples
-
-        def promise(index: int) -> float:
-            matched = shared[index]
-            return matched / (
-                matched + EXAMPLE_MISS * (examples[index].weight - matched) + total_cost
-            )
-
-        return heapq.nlargest(MAX_SCORED, shared, key=promise)
+        weights = self._example_weights
+        promising = heapq.nlargest(
+            MAX_SCORED,
+            (
+                (
+                    matched / (matched + EXAMPLE_MISS * (weights[index] - matched) + total_cost),
+                    index,
+                )
+                for index, matched in shared.items()
+            ),
+        )
+        return [index for _, index in promising]
 
 
 def _is_question(sentence: str) -> bool:
