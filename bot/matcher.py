@@ -50,9 +50,6 @@ _COMMON_RANK = 300
 _RARE_RANK = 30_000
 SPECIFICITY_FLOOR = 0.15
 CLINIC_SPECIFICITY = 0.5  # how much specificity shapes clinic word weights (0 = not at all)
-# A message that asks a question in one sentence and tells a story in others: the story
-# sentences (and the message as a whole) score this much lower than the question.
-STORY_DISCOUNT = 0.9
 # Retrieval: a word found in more than this share of the examples (and at least
 # MIN_COMMON_POSTINGS of them) fetches candidates only when a question has no rarer word.
 COMMON_SHARE = 0.05
@@ -165,11 +162,10 @@ class Matcher:
     def rank(self, question: str, limit: int = 5) -> list[Candidate]:
         """Intents for ``question``, best first, out-of-scope pseudo-intent included."""
         best: dict[str, tuple[float, str]] = {}
-        for tokens, factor, whole in self._units(question):
+        for tokens, whole in self._units(question):
             for intent_id, score, example in self._score_unit(tokens):
                 if not whole and intent_id in self._whole_message_only:
                     continue
-                score *= factor
                 if score > best.get(intent_id, (-1.0, ""))[0]:
                     best[intent_id] = (score, example)
         top = heapq.nsmallest(limit, best.items(), key=lambda item: (-item[1][0], item[0]))
@@ -185,18 +181,18 @@ class Matcher:
             self._weight[t] for t in tokens if t in self._clinic_words and t not in STOPWORDS
         )
 
-    def _units(self, question: str) -> list[tuple[frozenset[str], float, bool]]:
-        """Token sets to score: the whole message, its sentences and their clauses.
+    def _units(self, question: str) -> list[tuple[frozenset[str], bool]]:
+        """Token sets to score, each flagged when it is the whole message.
 
-        Each comes with a factor: when some sentences ask and others tell, the telling
-        ones (and the whole) are discounted, so the story around a question cannot
-        outscore the question itself. Each clause is normalised once; sentences and the
-        whole message are unions of their clauses (no synonym phrase spans a comma).
+        The whole message, each sentence and each clause. When some sentences ask and
+        others tell a story, only the asking ones are scored (each also together with the
+        sentence before it, where its "it" usually lives): the story around a question must
+        not outscore the question. Each clause is normalised once; sentences and the whole
+        message are unions of their clauses (no synonym phrase spans a comma).
         """
         sentences = [s.strip() for s in _SENTENCE_END.findall(question) if s.strip()]
         asking = [_is_question(s) for s in sentences]
         mixed = len(sentences) > 1 and any(asking) and not all(asking)
-        story = STORY_DISCOUNT if mixed else 1.0
         clauses = [
             [
                 frozenset(self.normalizer.canonical_tokens(c))
@@ -207,24 +203,19 @@ class Matcher:
         ]
         sentence_tokens = [frozenset().union(*parts) for parts in clauses]
         whole = frozenset().union(*sentence_tokens)
-        units = [(whole, story, True)]
-        seen = {whole}
+        units: list[tuple[frozenset[str], bool]] = [] if mixed else [(whole, True)]
+        seen = set() if mixed else {whole}
         for number, is_question in enumerate(asking):
-            factor = 1.0 if is_question or not mixed else story
-            parts = [sentence_tokens[number]]
-            if is_question or not mixed:
-                # The story sentences of a mixed message are scored whole: their clauses
-                # would rarely win after the discount, and long messages must stay fast.
-                parts += clauses[number]
-            if mixed and is_question and number > 0:
-                # "A friend suggested cosmetic acupuncture. What does it involve?": the
-                # question's "it" lives in the sentence before.
+            if mixed and not is_question:
+                continue
+            parts = [sentence_tokens[number], *clauses[number]]
+            if mixed and number > 0:
                 parts.append(sentence_tokens[number - 1] | sentence_tokens[number])
             for tokens in parts:
                 if tokens and tokens not in seen:
                     seen.add(tokens)
-                    units.append((tokens, factor, False))
-        return [unit for unit in units if unit[0]]
+                    units.append((tokens, False))
+        return units
 
     def _token_cost(self, token: str) -> float:
         """What an unmatched question word costs (precomputed for every word we know)."""
