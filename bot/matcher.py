@@ -54,7 +54,7 @@ CLINIC_SPECIFICITY = 0.5  # how much specificity shapes clinic word weights (0 =
 # MIN_COMMON_POSTINGS of them) fetches candidates only when a question has no rarer word.
 COMMON_SHARE = 0.05
 MIN_COMMON_POSTINGS = 30
-MAX_SCORED = 32
+MAX_SCORED = 20
 RANKED_PER_UNIT = 8  # no caller asks for more candidates than this
 
 _SENTENCE_END = re.compile(r"[^.!?\n]+[.!?\n]*")
