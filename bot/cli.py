@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     # Imported here so the terminal tools start fast and work without Telegram settings.
+    from bot.analytics.store import SchemaVersionError
     from bot.telegram.application import run
     from bot.telegram.settings import BotSettings, SettingsError
 
@@ -102,7 +104,11 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
         print(f"Cannot start the Telegram bot: {exc}", file=sys.stderr)
         return 2
     configure_logging()
-    run(settings, knowledge, content_dir)
+    try:
+        run(settings, knowledge, content_dir)
+    except (OSError, sqlite3.Error, SchemaVersionError) as exc:
+        print(f"Cannot open the database at {settings.database_path}: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

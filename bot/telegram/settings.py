@@ -121,12 +121,17 @@ def stored_salt(database_path: Path) -> str:
     keeps them meaningless outside this database.
     """
     path = database_path.with_name(database_path.name + ".salt")
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    salt = secrets.token_hex(32)
-    path.write_text(salt + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        salt = secrets.token_hex(32)
+        path.write_text(salt + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    except OSError as exc:
+        raise SettingsError(
+            f"DATABASE_PATH: cannot keep the analytics salt in {path}: {exc}"
+        ) from None
     return salt
 
 

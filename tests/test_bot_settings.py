@@ -1,0 +1,72 @@
+"""Deployment settings: read once from the environment; a bad value is named, not guessed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.telegram.settings import BotSettings, SettingsError
+
+TOKEN = {"TELEGRAM_BOT_TOKEN": "123:abc", "ANALYTICS_SALT": "salt"}
+
+
+def test_defaults_with_only_a_token(tmp_path: Path) -> None:
+    settings = BotSettings.from_env({**TOKEN, "DATABASE_PATH": str(tmp_path / "db.sqlite3")})
+    assert settings.api_base_url == "https://api.telegram.org/bot"
+    assert settings.api_file_url == "https://api.telegram.org/file/bot"
+    assert (settings.port, settings.retention_days, settings.discussion_replies) == (8443, 90, True)
+    assert settings.admin_ids == frozenset() and settings.webhook_url is None
+
+
+def test_every_setting_is_read() -> None:
+    settings = BotSettings.from_env(
+        {
+            **TOKEN,
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot",
+            "ADMIN_IDS": "11, 22",
+            "WEBHOOK_URL": "https://bot.example.org/hook",
+            "WEBHOOK_SECRET": "s3cret_-x",
+            "PORT": "8080",
+            "CHANNEL_ID": "-1001234567890",
+            "DISCUSSION_REPLIES": "off",
+            "STAFF_CHAT_ID": "-100999",
+            "RETENTION_DAYS": "30",
+        }
+    )
+    assert settings.api_file_url == "http://127.0.0.1:8081/file/bot"
+    assert settings.admin_ids == frozenset({11, 22})
+    assert (settings.channel_id, settings.staff_chat_id) == (-1001234567890, -100999)
+    assert (settings.port, settings.retention_days, settings.discussion_replies) == (
+        8080,
+        30,
+        False,
+    )
+
+
+def test_a_random_salt_is_kept_beside_the_database(tmp_path: Path) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": "123:abc", "DATABASE_PATH": str(tmp_path / "data" / "db.sqlite3")}
+    first = BotSettings.from_env(env).analytics_salt
+    assert len(first) == 64
+    assert BotSettings.from_env(env).analytics_salt == first
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TELEGRAM_BOT_TOKEN", ""),
+        ("TELEGRAM_BOT_TOKEN", "no-colon"),
+        ("TELEGRAM_API_BASE_URL", "ftp://x"),
+        ("ADMIN_IDS", "11,bob"),
+        ("WEBHOOK_URL", "http://insecure.example.org"),
+        ("WEBHOOK_SECRET", "has spaces"),
+        ("PORT", "70000"),
+        ("CHANNEL_ID", "mychannel"),
+        ("DISCUSSION_REPLIES", "maybe"),
+        ("STAFF_CHAT_ID", "staff"),
+        ("RETENTION_DAYS", "0"),
+    ],
+)
+def test_a_bad_value_is_named(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        BotSettings.from_env({**TOKEN, variable: value})
