@@ -86,6 +86,32 @@ class DialogueEngine:
 
     def _decide(self, ranked: tuple[Candidate, ...], vague: bool) -> Reply:
         thresholds = self.knowledge.thresholds
+        pool = self._contenders(ranked)
+        if not pool:
+            return self.fallback(ranked)
+        top = pool[0]
+        if self.knowledge.intents[top.intent_id].smalltalk:
+            # Small talk is answered or not: "did you mean 'goodbye'?" helps nobody.
+            if top.score >= thresholds.answer:
+                return self.answer(top.intent_id, score=top.score, candidates=ranked)
+            return self.fallback(ranked)
+        rivals = self._rivals(pool, vague)
+        if top.score >= thresholds.answer and not rivals:
+            return self.answer(top.intent_id, score=top.score, candidates=ranked)
+        if not rivals:  # a single topic between the thresholds: "did you mean ...?"
+            rivals = [c for c in pool[1:_MAX_CLARIFY] if c.score >= thresholds.clarify]
+        options = [top, *rivals]
+        return Reply(
+            ReplyKind.CLARIFY,
+            self.knowledge.message("clarify"),
+            self._suggestions(c.intent_id for c in options),
+            score=top.score,
+            candidates=ranked,
+        )
+
+    def _contenders(self, ranked: tuple[Candidate, ...]) -> list[Candidate]:
+        """Candidates still in the running, best first; empty when the bot should not answer."""
+        thresholds = self.knowledge.thresholds
         rejected = next((c.score for c in ranked if c.intent_id == OUT_OF_SCOPE), 0.0)
         real = [c for c in ranked if c.intent_id != OUT_OF_SCOPE]
         # "hi, does it hurt?" is a question, not a greeting: small talk only counts when
@@ -95,35 +121,18 @@ class DialogueEngine:
         floor = max(thresholds.clarify, chatty - thresholds.margin)
         pool = topical if topical and topical[0].score >= floor else real
         if not pool or pool[0].score < thresholds.clarify or rejected >= pool[0].score:
-            return self.fallback(ranked)
+            return []
+        return pool
+
+    def _rivals(self, pool: list[Candidate], vague: bool) -> list[Candidate]:
+        """Topics too close to the best one to choose between them without asking."""
+        thresholds = self.knowledge.thresholds
         top = pool[0]
-        if self.knowledge.intents[top.intent_id].smalltalk and top.score < thresholds.answer:
-            return self.fallback(ranked)  # never "did you mean 'goodbye'?"
-        close = [c for c in pool[1:_MAX_CLARIFY] if c.score > top.score - thresholds.margin]
-        if (
-            vague
-            and top.score < EXAMPLE_MATCH
-            and not self.knowledge.intents[top.intent_id].smalltalk
-        ):
+        if vague and top.score < EXAMPLE_MATCH:
             margin = VAGUE_MARGIN if top.score >= VAGUE_ANSWER else thresholds.answer
             floor = max(thresholds.clarify, top.score - margin)
-            close = [c for c in pool[1:_MAX_CLARIFY] if c.score >= floor]
-        if self.knowledge.intents[top.intent_id].smalltalk:
-            close = []  # "did you mean 'hello' or 'goodbye'?" helps nobody
-        if top.score >= thresholds.answer and not close:
-            return self.answer(top.intent_id, score=top.score, candidates=ranked)
-        options = (
-            [top, *close]
-            if close
-            else [c for c in pool[:_MAX_CLARIFY] if c.score >= thresholds.clarify]
-        )
-        return Reply(
-            ReplyKind.CLARIFY,
-            self.knowledge.message("clarify"),
-            self._suggestions(c.intent_id for c in options),
-            score=top.score,
-            candidates=ranked,
-        )
+            return [c for c in pool[1:_MAX_CLARIFY] if c.score >= floor]
+        return [c for c in pool[1:_MAX_CLARIFY] if c.score > top.score - thresholds.margin]
 
     def answer(
         self, intent_id: str, score: float = 100.0, candidates: tuple[Candidate, ...] = ()
