@@ -72,7 +72,8 @@ class DialogueEngine:
 
     def respond(self, question: str) -> Reply:
         """Reply to a free-text question."""
-        ranked = tuple(self.matcher.rank(question, limit=8))
+        match = self.matcher.match(question, limit=8)
+        ranked = match.candidates
         if self.safety.flags(question, self.normalizer.corrected_words(question)):
             return Reply(
                 ReplyKind.SAFETY,
@@ -80,9 +81,7 @@ class DialogueEngine:
                 self._suggestions(i for i in _SAFETY_FOLLOW_UPS if i in self.knowledge.responses),
                 candidates=ranked,
             )
-        return self._decide(
-            ranked, vague=self.matcher.information(question) < VAGUE_QUESTION_WEIGHT
-        )
+        return self._decide(ranked, vague=match.information < VAGUE_QUESTION_WEIGHT)
 
     def _decide(self, ranked: tuple[Candidate, ...], vague: bool) -> Reply:
         thresholds = self.knowledge.thresholds

@@ -80,6 +80,15 @@ class Candidate:
     example: str
 
 
+@dataclass(frozen=True)
+class Match:
+    """What the matcher makes of a question."""
+
+    candidates: tuple[Candidate, ...]
+    # Total weight of the clinic words in the question: low for "treatment?" or "face".
+    information: float
+
+
 @dataclass(frozen=True, slots=True)
 class _IndexedExample:
     intent_id: str
@@ -159,35 +168,34 @@ class Matcher:
         self._known_costs = {t: self._compute_cost(t) for t in (*self._weight, *STOPWORDS)}
         self._common_postings = max(MIN_COMMON_POSTINGS, int(COMMON_SHARE * len(self._examples)))
 
-    @property
-    def example_count(self) -> int:
-        """Number of distinct indexed examples (out-of-scope ones included)."""
-        return len(self._examples)
-
-    def rank(self, question: str, limit: int = 5) -> list[Candidate]:
-        """Intents for ``question``, best first, out-of-scope pseudo-intent included."""
+    def match(self, question: str, limit: int = 5) -> Match:
+        """Intents for ``question``, best first (out-of-scope pseudo-intent included), and
+        how much the question says about clinic topics at all."""
+        whole, units = self._units(question)
         best: dict[str, tuple[float, str]] = {}
-        for tokens, whole in self._units(question):
+        for tokens, is_whole in units:
             for intent_id, score, example in self._score_unit(tokens):
-                if not whole and intent_id in self._whole_message_only:
+                if not is_whole and intent_id in self._whole_message_only:
                     continue
                 if score > best.get(intent_id, (-1.0, ""))[0]:
                     best[intent_id] = (score, example)
         top = heapq.nsmallest(limit, best.items(), key=lambda item: (-item[1][0], item[0]))
-        return [
+        candidates = tuple(
             Candidate(intent_id, round(100.0 * score, 1), example)
             for intent_id, (score, example) in top
-        ]
-
-    def information(self, question: str) -> float:
-        """Total weight of the clinic words in a question: low for "treatment?" or "face"."""
-        tokens = frozenset(self.normalizer.canonical_tokens(question))
-        return sum(
-            self._weight[t] for t in tokens if t in self._clinic_words and t not in STOPWORDS
         )
+        information = sum(
+            self._weight[t] for t in whole if t in self._clinic_words and t not in STOPWORDS
+        )
+        return Match(candidates, information)
 
-    def _units(self, question: str) -> list[tuple[frozenset[str], bool]]:
-        """Token sets to score, each flagged when it is the whole message.
+    def rank(self, question: str, limit: int = 5) -> list[Candidate]:
+        """Intents for ``question``, best first, out-of-scope pseudo-intent included."""
+        return list(self.match(question, limit).candidates)
+
+    def _units(self, question: str) -> tuple[frozenset[str], list[tuple[frozenset[str], bool]]]:
+        """The whole message's tokens, and the token sets to score, each flagged when it is
+        the whole message.
 
         The whole message, each sentence and each clause. When some sentences ask and
         others tell a story, only the asking ones are scored (each also together with the
@@ -220,7 +228,7 @@ class Matcher:
                 if tokens and tokens not in seen:
                     seen.add(tokens)
                     units.append((tokens, False))
-        return units
+        return whole, [unit for unit in units if unit[0]]
 
     def _token_cost(self, token: str) -> float:
         """What an unmatched question word costs (precomputed for every word we know)."""

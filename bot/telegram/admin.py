@@ -84,9 +84,12 @@ async def stats_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    for part in split_message(stats_text(context)):
+    store = store_of(context)
+    month = store.stats(30)
+    report = stats_report(store.stats(7), month, titles(engine_of(context).knowledge))
+    for part in split_message(report):
         await message.reply_text(part)
-    chart = questions_per_day_png(store_of(context).stats(30).per_day)
+    chart = questions_per_day_png(month.per_day)
     await message.reply_photo(chart, caption="Questions per day, last 30 days")
 
 
