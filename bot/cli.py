@@ -12,10 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.content_loader import check_content
-from bot.engine import DialogueEngine
-from bot.evaluation import evaluate, load_eval_set, report_json, report_text
+from bot.engine import DialogueEngine, FallbackReason
+from bot.evaluation import (
+    cross_validate_content,
+    evaluate,
+    load_eval_set,
+    report_json,
+    report_text,
+)
 from bot.knowledge import Knowledge
-from bot.matcher import OUT_OF_SCOPE
+from bot.nlu.units import question_units
 from bot.paths import default_content_dir
 from bot.problems import Problem, Severity
 
@@ -47,7 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser(
         "eval", parents=[content], help="accuracy report on a labelled set"
     )
-    evaluation.add_argument("file", type=Path, help="YAML list of {text, expect} items")
+    evaluation.add_argument(
+        "file", type=Path, nargs="?", help="YAML list of {text, expect} items"
+    )
+    evaluation.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="K-fold cross-validation over the content's own examples instead of a file",
+    )
     evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
     database = argparse.ArgumentParser(add_help=False)
     database.add_argument(
@@ -72,10 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     knowledge = _load(content_dir)
     if knowledge is None:
         return 1
+    if command == "eval" and args.cv is not None:
+        return _eval_cv(knowledge, args.cv, args.json)
     engine = DialogueEngine(knowledge)
     if command == "match":
         return _match(engine, args.text)
     if command == "eval":
+        if args.file is None:
+            print("eval needs a FILE or --cv K", file=sys.stderr)
+            return 2
         return _eval(engine, args.file, args.json)
     if command in ("stats", "gaps"):
         return _report(engine, command, args.database)
@@ -202,15 +221,35 @@ def _validate(content_dir: Path) -> int:
 
 def _match(engine: DialogueEngine, text: str) -> int:
     reply = engine.respond(text)
+    thresholds = engine.thresholds
+    calibration = engine.classifier.calibration
+    print(
+        f"thresholds: answer {thresholds.answer:.1f}, clarify {thresholds.clarify:.1f} "
+        f"(calibrated {thresholds.calibrated_answer:.1f} / {thresholds.calibrated_clarify:.1f} "
+        f"on {calibration.held_out} held-out examples)"
+    )
+    print(f"{'confidence':>10}  {'class':<24} {'svm score':>9} {'lead':>6}")
     for candidate in reply.candidates:
-        label = "(out of scope)" if candidate.intent_id == OUT_OF_SCOPE else candidate.intent_id
-        print(f"{candidate.score:6.1f}  {label:<24} via {candidate.example!r}")
+        print(
+            f"{candidate.score:10.1f}  {candidate.intent_id:<24} "
+            f"{candidate.raw:9.3f} {candidate.lead:6.3f}"
+        )
     if not reply.candidates:
         print("  (no candidates)")
-    target = f" -> {reply.answered_intent}" if reply.answered_intent else ""
+    units = question_units(text)
+    if len(units) > 1:
+        print("questions in the message:")
+        for unit in units:
+            best = engine.rank(unit, 1)[0]
+            print(f"  {best.score:5.1f} {best.intent_id:<24} {unit!r}")
+    answered = [reply.answered_intent, *reply.also] if reply.answered_intent else []
+    target = f" -> {' + '.join(a for a in answered if a)}" if answered else ""
+    reason = ""
+    if reply.reason is not None and reply.reason is not FallbackReason.UNKNOWN:
+        reason = f" ({reply.reason.value}" + (f", {reply.language})" if reply.language else ")")
     suggestions = ", ".join(s.intent_id for s in reply.suggestions)
     print(
-        f"decision: {reply.kind.value}{target}"
+        f"decision: {reply.kind.value}{target}{reason}"
         + (f" (suggests {suggestions})" if suggestions else "")
     )
     return 0
@@ -223,5 +262,14 @@ def _eval(engine: DialogueEngine, path: Path, as_json: bool) -> int:
         print(exc, file=sys.stderr)
         return 1
     results = evaluate(engine, items)
+    print(json.dumps(report_json(results), indent=2) if as_json else report_text(results))
+    return 0
+
+
+def _eval_cv(knowledge: Knowledge, folds: int, as_json: bool) -> int:
+    if folds < 2:
+        print("--cv needs at least 2 folds", file=sys.stderr)
+        return 2
+    results = cross_validate_content(knowledge, folds)
     print(json.dumps(report_json(results), indent=2) if as_json else report_text(results))
     return 0

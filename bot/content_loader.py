@@ -79,11 +79,13 @@ REQUIRED_MESSAGES = (
 REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")
 REQUIRED_ADMIN_COMMANDS = ("stats", "gaps", "post", "posts", "reload")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")  # Telegram's rule for command names
+# Fewer examples than this and cross-validation cannot judge an intent (see bot.nlu).
+MIN_CALIBRATION_EXAMPLES = 5
 MAX_INTENT_ID_LENGTH = 50  # leaves room in 64-byte callback data and deep-link payloads
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _INTENT_KEYS = {"id", "examples", "category", "kind"}
 _RESPONSE_KEYS = {"title", "answer", "follow_ups"}
-RESERVED_IDS = frozenset({"out_of_scope", "safety"})
+RESERVED_IDS = frozenset({"out_of_scope", "not_offered", "safety"})
 
 
 class _Collector:
@@ -96,6 +98,11 @@ class _Collector:
         self, message: str, file: Path, line: int | None, intent_id: str | None = None
     ) -> None:
         self.problems.append(Problem(message, file, line, intent_id))
+
+    def warning(
+        self, message: str, file: Path, line: int | None, intent_id: str | None = None
+    ) -> None:
+        self.problems.append(Problem(message, file, line, intent_id, Severity.WARNING))
 
     @property
     def has_errors(self) -> bool:
@@ -113,6 +120,7 @@ class _Draft:
         self.synonym_owner: dict[str, tuple[str, SourceRef]] = {}
         self.safety: list[SafetyPattern] = []
         self.out_of_scope: list[Example] = []
+        self.not_offered: list[Example] = []
         self.popular: list[tuple[str, SourceRef]] = []
         self.commands: dict[str, str] = {}
         self.commands_ref: SourceRef | None = None
@@ -160,6 +168,7 @@ def check_content(content_dir: Path) -> tuple[Knowledge | None, list[Problem]]:
         settings=freeze(settings),
         thresholds=_thresholds(settings_raw),
         out_of_scope=tuple(draft.out_of_scope),
+        not_offered=tuple(draft.not_offered),
         popular_topics=tuple(intent_id for intent_id, _ in draft.popular),
         commands=freeze(draft.commands),
         admin_commands=freeze(draft.admin_commands),
@@ -186,11 +195,18 @@ def _read_settings(path: Path, report: _Collector) -> dict[str, Any] | None:
     if "opening_hours" in clinic:
         for problem in opening_hours_problems(clinic["opening_hours"]):
             report.error(problem, path, line_of(clinic, "opening_hours"))
-    matching = data.get("matching", {})
+    matching = data.get("matching") or {}
     if not isinstance(matching, dict):
         report.error("'matching' must be a mapping of thresholds", path, line_of(data, "matching"))
         return data
-    for key in ("answer_threshold", "clarify_threshold", "clarify_margin"):
+    if "clarify_margin" in matching:
+        report.warning(
+            "matching.clarify_margin is no longer used: close rivals lower the calibrated "
+            "confidence instead",
+            path,
+            line_of(matching, "clarify_margin"),
+        )
+    for key in ("answer_threshold", "clarify_threshold"):
         value = matching.get(key)
         if value is not None and not (isinstance(value, int | float) and 0 <= value <= 100):
             report.error(
@@ -200,7 +216,11 @@ def _read_settings(path: Path, report: _Collector) -> dict[str, Any] | None:
         thresholds = _thresholds(data)
     except (TypeError, ValueError):
         return data
-    if thresholds.clarify > thresholds.answer:
+    if (
+        thresholds.clarify is not None
+        and thresholds.answer is not None
+        and thresholds.clarify > thresholds.answer
+    ):
         report.error(
             "matching.clarify_threshold must not exceed answer_threshold",
             path,
@@ -211,11 +231,10 @@ def _read_settings(path: Path, report: _Collector) -> dict[str, Any] | None:
 
 def _thresholds(settings: Mapping[str, Any]) -> MatchThresholds:
     matching = settings.get("matching") or {}
-    default = MatchThresholds()
+    answer, clarify = matching.get("answer_threshold"), matching.get("clarify_threshold")
     return MatchThresholds(
-        answer=float(matching.get("answer_threshold", default.answer)),
-        clarify=float(matching.get("clarify_threshold", default.clarify)),
-        margin=float(matching.get("clarify_margin", default.margin)),
+        answer=None if answer is None else float(answer),
+        clarify=None if clarify is None else float(clarify),
     )
 
 
@@ -373,6 +392,12 @@ def _read_out_of_scope(
     draft.out_of_scope.extend(_examples(value, path, line, report, None))
 
 
+def _read_not_offered(
+    value: Any, path: Path, line: int, draft: _Draft, report: _Collector
+) -> None:
+    draft.not_offered.extend(_examples(value, path, line, report, None))
+
+
 def _read_responses(value: Any, path: Path, line: int, draft: _Draft, report: _Collector) -> None:
     if not isinstance(value, dict):
         report.error(
@@ -460,6 +485,7 @@ _INTENT_SECTIONS: dict[str, _SectionReader] = {
     "synonyms": _read_synonyms,
     "safety": _read_safety,
     "out_of_scope": _read_out_of_scope,
+    "not_offered": _read_not_offered,
 }
 _RESPONSE_SECTIONS: dict[str, _SectionReader] = {
     "responses": _read_responses,
@@ -519,28 +545,42 @@ def _cross_check(draft: _Draft, settings: Mapping[str, Any], report: _Collector)
 
 
 def _check_examples_unique(draft: _Draft, report: _Collector) -> None:
+    """One class per phrasing: the matcher learns from these, and a phrasing taught as two
+    things (or as a topic and as out of scope) teaches nothing."""
     seen: dict[str, tuple[str, Example]] = {}
-    for intent in draft.intents.values():
-        for example in intent.examples:
+    groups = [(intent.id, intent.examples) for intent in draft.intents.values()]
+    groups += [("out_of_scope", draft.out_of_scope), ("not_offered", draft.not_offered)]
+    for owner, examples in groups:
+        for example in examples:
             key = " ".join(basic_tokens(example.text))
             first = seen.get(key)
             if first is None:
-                seen[key] = (intent.id, example)
-            elif first[0] == intent.id:
-                report.error(
-                    f"example {example.text!r} is listed twice",
-                    example.source.file,
-                    example.source.line,
-                    intent.id,
-                )
+                seen[key] = (owner, example)
+                continue
+            if first[0] == owner:
+                message = f"example {example.text!r} is listed twice"
             else:
                 where = f"{first[1].source.file}:{first[1].source.line}"
-                report.error(
-                    f"example {example.text!r} is also an example of {first[0]!r} ({where})",
-                    example.source.file,
-                    example.source.line,
-                    intent.id,
-                )
+                message = f"example {example.text!r} is also an example of {first[0]!r} ({where})"
+            intent_id = owner if owner in draft.intents else None
+            report.error(message, example.source.file, example.source.line, intent_id)
+    for intent in draft.intents.values():
+        if len(intent.examples) < MIN_CALIBRATION_EXAMPLES:
+            report.warning(
+                f"only {len(intent.examples)} example(s): calibration cannot hold enough out to "
+                f"judge this intent, and the matcher learns little from so few "
+                f"(aim for {MIN_CALIBRATION_EXAMPLES} or more)",
+                intent.source.file,
+                intent.source.line,
+                intent.id,
+            )
+    if draft.not_offered and "not_offered" not in draft.messages:
+        first_example = draft.not_offered[0].source
+        report.error(
+            "'not_offered' examples need a 'not_offered' message in responses/",
+            first_example.file,
+            first_example.line,
+        )
 
 
 def _check_response(

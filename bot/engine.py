@@ -1,12 +1,32 @@
-"""The dialogue decision: question in, reply (text, suggestions, kind) out. No Telegram here."""
+"""The dialogue decision: question in, reply (text, suggestions, kind) out. No Telegram here.
+
+The intent classifier (``bot.nlu``) is trained from the content when the engine is built
+and gives every topic a calibrated confidence. The engine then decides, in this order:
+
+1. **safety** patterns first: a question that needs a practitioner gets the safety answer;
+2. **topics**: a topic at or above the answer threshold is answered; a message that asks two
+   questions (two sentences, or "... and ...?") gets both answers, each with its title; in a
+   message that tells a story around a question, the asking sentences decide;
+3. **not offered**: a question about a treatment the clinic does not offer gets an honest
+   "we don't offer that";
+4. **small talk** (greetings, thanks) only when no real topic reaches the answer threshold;
+5. **did you mean**: a topic between the clarify and answer thresholds gets the top choices;
+6. otherwise the honest **fallback**, or, for a message in another language, a short reply
+   saying the assistant reads English, in that language too.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from bot.knowledge import Knowledge
-from bot.matcher import OUT_OF_SCOPE, Candidate, Matcher
+from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, Candidate, IntentClassifier
+from bot.nlu.language_id import LanguageGuesser
+from bot.nlu.units import question_units
 from bot.safety import SafetyScreen
 from bot.text_normalizer import TextNormalizer
 
@@ -14,14 +34,10 @@ SAFETY = "safety"
 # Follow-ups offered under the safety answer, when the content has these intents.
 _SAFETY_FOLLOW_UPS = ("contraindications", "contact_human")
 _MAX_CLARIFY = 3
-# A question whose clinic words weigh less than this ("treatment?", "face", "needles") is
-# too vague to answer outright even when one topic scores well: we offer the top topics.
-VAGUE_QUESTION_WEIGHT = 1.75
-# ... unless it (nearly) is one of the content's own examples (its author decided), or the
-# best topic scores at least VAGUE_ANSWER and leads the next one by more than VAGUE_MARGIN.
-EXAMPLE_MATCH = 95.0
-VAGUE_ANSWER = 85.0
-VAGUE_MARGIN = 15.0
+MAX_ANSWERS = 2  # a message asking more than two things gets the two clearest answers
+_RANKED = 8
+_PSEUDO_INTENTS = frozenset({OUT_OF_SCOPE, NOT_OFFERED})
+_HAS_WORD = re.compile(r"\w")
 
 
 class ReplyKind(StrEnum):
@@ -30,6 +46,14 @@ class ReplyKind(StrEnum):
     FALLBACK = "fallback"
     SMALLTALK = "smalltalk"
     SAFETY = "safety"
+
+
+class FallbackReason(StrEnum):
+    """Why the bot did not answer: front ends show the same buttons, the text differs."""
+
+    UNKNOWN = "unknown"
+    NOT_OFFERED = "not_offered"
+    OTHER_LANGUAGE = "other_language"
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,10 @@ class Reply:
     intent_id: str | None = None
     score: float = 0.0
     candidates: tuple[Candidate, ...] = ()
+    # Further intents answered in the same reply (a message asking two things).
+    also: tuple[str, ...] = ()
+    reason: FallbackReason | None = None
+    language: str | None = None
 
     @property
     def answered_intent(self) -> str | None:
@@ -59,21 +87,47 @@ class Reply:
         return SAFETY if self.kind is ReplyKind.SAFETY else None
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """Confidences (0-100) in force: calibrated from the content unless the clinic set them."""
+
+    answer: float
+    clarify: float
+    calibrated_answer: float
+    calibrated_clarify: float
+
+
 class DialogueEngine:
     """Decides between answering, asking back, falling back and the safety answer."""
 
-    def __init__(self, knowledge: Knowledge) -> None:
+    def __init__(self, knowledge: Knowledge, cache_dir: Path | None = None) -> None:
         self.knowledge = knowledge
         corpus = [e.text for i in knowledge.intents.values() for e in i.examples]
-        corpus += [e.text for e in knowledge.out_of_scope]
+        corpus += [e.text for e in (*knowledge.out_of_scope, *knowledge.not_offered)]
         self.normalizer = TextNormalizer(knowledge.synonyms, corpus)
-        self.matcher = Matcher(knowledge, self.normalizer)
+        self.classifier = IntentClassifier.build(knowledge, self.normalizer, cache_dir)
         self.safety = SafetyScreen(knowledge.safety_patterns)
+        self.languages = LanguageGuesser(self.normalizer.vocabulary)
+        calibration = self.classifier.calibration
+        overrides = knowledge.thresholds
+        answer = 100.0 * calibration.answer
+        clarify = 100.0 * calibration.clarify
+        self.thresholds = Thresholds(
+            answer=answer if overrides.answer is None else overrides.answer,
+            clarify=clarify if overrides.clarify is None else overrides.clarify,
+            calibrated_answer=round(answer, 1),
+            calibrated_clarify=round(clarify, 1),
+        )
+
+    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
+        """Every class for ``text`` with its confidence, best first (pseudo-intents too)."""
+        return self.classifier.rank(text, limit)
 
     def respond(self, question: str) -> Reply:
         """Reply to a free-text question."""
-        match = self.matcher.match(question, limit=8)
-        ranked = match.candidates
+        if not _HAS_WORD.search(question):
+            return self.fallback()  # empty, emoji only, punctuation only
+        ranked = tuple(self.rank(question, _RANKED))
         if self.safety.flags(question, self.normalizer.corrected_words(question)):
             return Reply(
                 ReplyKind.SAFETY,
@@ -81,82 +135,115 @@ class DialogueEngine:
                 self._suggestions(i for i in _SAFETY_FOLLOW_UPS if i in self.knowledge.responses),
                 candidates=ranked,
             )
-        return self._decide(ranked, vague=match.information < VAGUE_QUESTION_WEIGHT)
+        top = ranked[0]
+        answer_at = self.thresholds.answer
+        answers = self._confident_topics(question, ranked)
+        if answers:
+            return self.answer(*answers, score=answers[0].score, candidates=ranked)
+        if top.intent_id == NOT_OFFERED and top.score >= answer_at and self._has(NOT_OFFERED):
+            return self.fallback(ranked, FallbackReason.NOT_OFFERED)
+        if self._is_smalltalk(top.intent_id) and top.score >= answer_at:
+            return self.answer(top, score=top.score, candidates=ranked)
+        topics = [c for c in ranked if self._is_topic(c.intent_id)]
+        if (
+            top.intent_id not in _PSEUDO_INTENTS
+            and topics
+            and topics[0].score >= self.thresholds.clarify
+        ):
+            return Reply(
+                ReplyKind.CLARIFY,
+                self.knowledge.message("clarify"),
+                self._suggestions(c.intent_id for c in topics[:_MAX_CLARIFY]),
+                score=topics[0].score,
+                candidates=ranked,
+            )
+        language = self.languages.foreign_language(question)
+        if language is not None and self._has("other_language"):
+            return self.fallback(ranked, FallbackReason.OTHER_LANGUAGE, language)
+        return self.fallback(ranked)
 
-    def _decide(self, ranked: tuple[Candidate, ...], vague: bool) -> Reply:
-        thresholds = self.knowledge.thresholds
-        pool = self._contenders(ranked)
-        if not pool:
-            return self.fallback(ranked)
-        top = pool[0]
-        if self.knowledge.intents[top.intent_id].smalltalk:
-            # Small talk is answered or not: "did you mean 'goodbye'?" helps nobody.
-            if top.score >= thresholds.answer:
-                return self.answer(top.intent_id, score=top.score, candidates=ranked)
-            return self.fallback(ranked)
-        rivals = self._rivals(pool, vague)
-        if top.score >= thresholds.answer and not rivals:
-            return self.answer(top.intent_id, score=top.score, candidates=ranked)
-        if not rivals:  # a single topic between the thresholds: "did you mean ...?"
-            rivals = [c for c in pool[1:_MAX_CLARIFY] if c.score >= thresholds.clarify]
-        options = [top, *rivals]
-        return Reply(
-            ReplyKind.CLARIFY,
-            self.knowledge.message("clarify"),
-            self._suggestions(c.intent_id for c in options),
-            score=top.score,
-            candidates=ranked,
-        )
+    def _confident_topics(self, question: str, ranked: tuple[Candidate, ...]) -> list[Candidate]:
+        """Topics to answer, first asked first: the whole message's, or its questions'."""
+        answer_at = self.thresholds.answer
+        top = ranked[0]
+        whole = [top] if self._is_topic(top.intent_id) and top.score >= answer_at else []
+        units = question_units(question)
+        if len(units) < 2 or top.intent_id in _PSEUDO_INTENTS:
+            # A message that as a whole is about something else (a pet, a treatment we do
+            # not offer) is not ours, even if a familiar phrase inside it is.
+            return whole
+        found: list[Candidate] = []
+        for unit in units:
+            best = self.rank(unit, 1)[0]
+            if self._is_topic(best.intent_id) and best.score >= answer_at:
+                if all(best.intent_id != c.intent_id for c in found):
+                    found.append(best)
+        if whole and all(top.intent_id != c.intent_id for c in found):
+            found.insert(0, top)  # the message as a whole is clearest about this one
+        return found[:MAX_ANSWERS]
 
-    def _contenders(self, ranked: tuple[Candidate, ...]) -> list[Candidate]:
-        """Candidates still in the running, best first; empty when the bot should not answer."""
-        thresholds = self.knowledge.thresholds
-        rejected = next((c.score for c in ranked if c.intent_id == OUT_OF_SCOPE), 0.0)
-        real = [c for c in ranked if c.intent_id != OUT_OF_SCOPE]
-        # "hi, does it hurt?" is a question, not a greeting: small talk only counts when
-        # no real topic is in sight.
-        topical = [c for c in real if not self.knowledge.intents[c.intent_id].smalltalk]
-        chatty = next((c.score for c in real if c not in topical), 0.0)
-        floor = max(thresholds.clarify, chatty - thresholds.margin)
-        pool = topical if topical and topical[0].score >= floor else real
-        if not pool or pool[0].score < thresholds.clarify or rejected >= pool[0].score:
-            return []
-        return pool
+    def _is_topic(self, intent_id: str) -> bool:
+        intent = self.knowledge.intents.get(intent_id)
+        return intent is not None and not intent.smalltalk
 
-    def _rivals(self, pool: list[Candidate], vague: bool) -> list[Candidate]:
-        """Topics too close to the best one to choose between them without asking."""
-        thresholds = self.knowledge.thresholds
-        top = pool[0]
-        if vague and top.score < EXAMPLE_MATCH:
-            margin = VAGUE_MARGIN if top.score >= VAGUE_ANSWER else thresholds.answer
-            floor = max(thresholds.clarify, top.score - margin)
-            return [c for c in pool[1:_MAX_CLARIFY] if c.score >= floor]
-        return [c for c in pool[1:_MAX_CLARIFY] if c.score > top.score - thresholds.margin]
+    def _is_smalltalk(self, intent_id: str) -> bool:
+        intent = self.knowledge.intents.get(intent_id)
+        return intent is not None and intent.smalltalk
+
+    def _has(self, message: str) -> bool:
+        return message in self.knowledge.messages
 
     def answer(
-        self, intent_id: str, score: float = 100.0, candidates: tuple[Candidate, ...] = ()
+        self,
+        *picked: Candidate | str,
+        score: float = 100.0,
+        candidates: tuple[Candidate, ...] = (),
     ) -> Reply:
-        """The curated answer of one intent (after a match, a button press or a deep link)."""
-        response = self.knowledge.responses[intent_id]
-        smalltalk = self.knowledge.intents[intent_id].smalltalk
+        """The curated answer of one intent (after a match, a button press or a deep link),
+        or of two, each under its title, when a message asked two things."""
+        intent_ids = [p if isinstance(p, str) else p.intent_id for p in picked]
+        first = intent_ids[0]
+        responses = [self.knowledge.responses[i] for i in intent_ids]
+        if len(responses) == 1:
+            text = responses[0].answer
+        else:
+            text = "\n\n".join(f"<b>{r.title}</b>\n{r.answer.strip()}" for r in responses)
+        follow_ups = [f for r in responses for f in r.follow_ups if f not in intent_ids]
+        smalltalk = self.knowledge.intents[first].smalltalk
         return Reply(
             ReplyKind.SMALLTALK if smalltalk else ReplyKind.ANSWER,
-            response.answer,
-            self._suggestions(response.follow_ups),
-            intent_id=intent_id,
+            text,
+            self._suggestions(follow_ups),
+            intent_id=first,
             score=score,
             candidates=candidates,
+            also=tuple(intent_ids[1:]),
         )
 
-    def fallback(self, candidates: tuple[Candidate, ...] = ()) -> Reply:
-        """The honest "I don't know that one" with popular topics to try instead."""
-        best = candidates[0].score if candidates else 0.0
+    def fallback(
+        self,
+        candidates: tuple[Candidate, ...] = (),
+        reason: FallbackReason = FallbackReason.UNKNOWN,
+        language: str | None = None,
+    ) -> Reply:
+        """The honest "I don't know that one" (or "we don't offer that", or "I read
+        English") with popular topics to try instead."""
+        if reason is FallbackReason.OTHER_LANGUAGE:
+            translated = self.knowledge.messages.get(f"other_language_{language}")
+            english = self.knowledge.message("other_language")
+            text = f"{translated}\n\n{english}" if translated else english
+        elif reason is FallbackReason.NOT_OFFERED:
+            text = self.knowledge.message("not_offered")
+        else:
+            text = self.knowledge.message("fallback")
         return Reply(
             ReplyKind.FALLBACK,
-            self.knowledge.message("fallback"),
+            text,
             self._suggestions(self.knowledge.popular_topics),
-            score=best,
+            score=candidates[0].score if candidates else 0.0,
             candidates=candidates,
+            reason=reason,
+            language=language,
         )
 
     def welcome(self) -> Reply:
@@ -178,15 +265,16 @@ class DialogueEngine:
         intent_ids: list[str] = []
         if self.safety.flags(text, self.normalizer.corrected_words(text)):
             intent_ids += [i for i in _SAFETY_FOLLOW_UPS if i in self.knowledge.responses]
-        threshold = self.knowledge.thresholds.clarify
+        ranked = self.rank(text, limit + len(_PSEUDO_INTENTS) + 3)
+        if ranked and ranked[0].intent_id in _PSEUDO_INTENTS:
+            ranked = []  # not about us: only the safety topics, if any
         intent_ids += [
             c.intent_id
-            for c in self.matcher.rank(text, limit=limit + len(intent_ids) + 1)
-            if c.intent_id != OUT_OF_SCOPE and c.score >= threshold
+            for c in ranked
+            if self._is_topic(c.intent_id) and c.score >= self.thresholds.clarify
         ]
-        topical = [i for i in dict.fromkeys(intent_ids) if not self.knowledge.intents[i].smalltalk]
-        return topical[:limit]
+        return list(dict.fromkeys(intent_ids))[:limit]
 
-    def _suggestions(self, intent_ids: object) -> tuple[Suggestion, ...]:
-        ids = dict.fromkeys(intent_ids)  # type: ignore[call-overload]
+    def _suggestions(self, intent_ids: Iterable[str]) -> tuple[Suggestion, ...]:
+        ids = dict.fromkeys(intent_ids)
         return tuple(Suggestion(i, self.knowledge.title(i)) for i in ids)

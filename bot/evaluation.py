@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bot.engine import DialogueEngine
+from bot.knowledge import Knowledge, freeze
+from bot.nlu.calibration import assign_folds
+from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, training_data
 from bot.yaml_source import read_yaml
 
 
@@ -74,6 +77,45 @@ def evaluate(engine: DialogueEngine, items: Sequence[EvalItem]) -> list[EvalResu
             )
         )
     return results
+
+
+def cross_validate_content(knowledge: Knowledge, folds: int) -> list[EvalResult]:
+    """K-fold cross-validation of the whole engine over the content's own examples.
+
+    Each fold's examples (intents, out of scope, not offered) are taken out of the content,
+    an engine is trained and calibrated on the rest, and the held-out examples are asked;
+    out-of-scope and not-offered examples are expected not to be answered.
+    """
+    texts, labels = training_data(knowledge)
+    fold_of = assign_folds(labels, folds)
+    results: list[EvalResult] = []
+    for fold in range(folds):
+        held = {i for i, f in enumerate(fold_of) if f == fold}
+        if not held:
+            continue
+        kept_texts = {t for i, t in enumerate(texts) if i not in held}
+        engine = DialogueEngine(_without(knowledge, kept_texts), cache_dir=None)
+        items = [
+            EvalItem(texts[i], None if labels[i] in (OUT_OF_SCOPE, NOT_OFFERED) else labels[i],
+                     f"fold {fold + 1}")
+            for i in sorted(held)
+        ]
+        results += evaluate(engine, items)
+    return results
+
+
+def _without(knowledge: Knowledge, kept: set[str]) -> Knowledge:
+    """The knowledge with only the examples in ``kept``."""
+    intents = {
+        intent_id: replace(intent, examples=tuple(e for e in intent.examples if e.text in kept))
+        for intent_id, intent in knowledge.intents.items()
+    }
+    return replace(
+        knowledge,
+        intents=freeze(intents),
+        out_of_scope=tuple(e for e in knowledge.out_of_scope if e.text in kept),
+        not_offered=tuple(e for e in knowledge.not_offered if e.text in kept),
+    )
 
 
 def _rate(hits: int, total: int) -> float | None:

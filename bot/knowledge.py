@@ -42,12 +42,14 @@ class Response:
 
 @dataclass(frozen=True)
 class MatchThresholds:
-    """Scores (0-100) that decide between answering, asking back and falling back."""
+    """The clinic's overrides of the calibrated thresholds (confidence 0-100).
 
-    answer: float = 72.0
-    clarify: float = 55.0
-    # Two intents closer than this are too close to call: we ask instead of guessing.
-    margin: float = 6.0
+    None leaves the threshold to calibration: the engine computes it from the content when
+    it loads (see ``bot.nlu.calibration``).
+    """
+
+    answer: float | None = None
+    clarify: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Knowledge:
     thresholds: MatchThresholds = field(default_factory=MatchThresholds)
     # Questions we must NOT answer even though they share words with our topics.
     out_of_scope: tuple[Example, ...] = ()
+    # Questions about treatments the clinic does not offer: an honest "we don't offer that".
+    not_offered: tuple[Example, ...] = ()
     # Offered on the welcome and fallback replies.
     popular_topics: tuple[str, ...] = ()
     # Telegram command menu: name -> description.

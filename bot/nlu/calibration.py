@@ -1,0 +1,173 @@
+"""Thresholds calibrated on the content itself, by cross-validation.
+
+Each example is classified by a model that never saw it (K folds). Two signals of every
+held-out prediction, the winning class's score and its lead over the runner-up, are mapped
+to the chance that the prediction is right by a one-feature-pair logistic regression: that
+chance (0-100) is the confidence the engine shows and decides on. Then:
+
+* **answer threshold**: the confidence above which answering pays, counting a wrong answer
+  as WRONG_ANSWER_COST right ones (a confident wrong answer is the worst outcome; saying "I
+  don't know" costs nothing but the missed answer);
+* **clarify threshold**: below the answer threshold, the confidence above which a "did you
+  mean ...?" with the top choices holds the right topic more often than not.
+
+Out-of-scope examples take part like any class, so "answered although out of scope" is one
+of the wrong answers the threshold is set against. Nothing here knows any particular content.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.nlu.linear_model import Documents, LinearModel
+
+WRONG_ANSWER_COST = 3.0
+CLARIFY_CHOICES = 3
+DEFAULT_FOLDS = 5
+MIN_HELD_OUT = 30  # fewer held-out predictions than this cannot calibrate anything
+# Used when the content is too small to calibrate (and as bounds when it is not).
+FALLBACK_ANSWER = 0.75
+FALLBACK_CLARIFY = 0.4
+ANSWER_BOUNDS = (0.3, 0.95)
+CLARIFY_BOUNDS = (0.1, 0.9)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """One example classified by a model trained without it."""
+
+    truth: str
+    ranked: tuple[str, ...]  # classes, best first
+    top: float
+    margin: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Score-to-confidence map and the thresholds chosen with it (confidences 0-1)."""
+
+    weight_top: float
+    weight_margin: float
+    intercept: float
+    answer: float
+    clarify: float
+    held_out: int
+    notes: tuple[str, ...] = ()
+
+    def confidence(self, top: float, margin: float) -> float:
+        """Chance that a prediction with these signals is right."""
+        z = self.weight_top * top + self.weight_margin * margin + self.intercept
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+def cross_validate(
+    documents: Documents, labels: Sequence[str], folds: int = DEFAULT_FOLDS, seed: int = 0
+) -> list[HeldOut]:
+    """Held-out predictions for every example of a class with at least two examples."""
+    fold_of = assign_folds(labels, folds, seed)
+    results: list[HeldOut] = []
+    for fold in range(folds):
+        train = [i for i, f in enumerate(fold_of) if f != fold]
+        test = [i for i, f in enumerate(fold_of) if f == fold]
+        if not test:
+            continue
+        model = LinearModel.train([documents[i] for i in train], [labels[i] for i in train])
+        for i in test:
+            results.append(held_out(model, documents[i], labels[i]))
+    return results
+
+
+def assign_folds(labels: Sequence[str], folds: int, seed: int = 0) -> list[int]:
+    """Stratified folds; -1 (always trained on) for classes too small to hold one out."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, label in enumerate(labels):
+        members[label].append(i)
+    fold_of = [-1] * len(labels)
+    shuffle = random.Random(seed)
+    offset = 0
+    for label in sorted(members):
+        indices = members[label]
+        if len(indices) < 2:
+            continue
+        shuffle.shuffle(indices)
+        # A class with fewer examples than folds is held out in as many folds as it can
+        # spare (leaving at least one example in training each time).
+        for position, i in enumerate(indices):
+            fold_of[i] = (offset + position) % folds
+        offset += len(indices)
+    return fold_of
+
+
+def held_out(model: LinearModel, document: tuple[list[str], list[str]], truth: str) -> HeldOut:
+    scores = model.scores(*document)
+    order = np.argsort(-scores, kind="stable")
+    return HeldOut(
+        truth,
+        tuple(model.classes[i] for i in order),
+        float(scores[order[0]]),
+        _margin(scores, order),
+    )
+
+
+def _margin(scores: NDArray[np.float32], order: NDArray[np.intp]) -> float:
+    return float(scores[order[0]] - scores[order[1]]) if len(order) > 1 else 1.0
+
+
+def calibrate(results: Sequence[HeldOut], silent: frozenset[str]) -> Calibration:
+    """Fit the confidence map and choose the thresholds; ``silent`` classes are never
+    answered as topics (out of scope), so they do not count as answers."""
+    notes: list[str] = []
+    correct = [r.ranked[0] == r.truth for r in results]
+    if len(results) < MIN_HELD_OUT or all(correct) or not any(correct):
+        notes.append(
+            f"only {len(results)} held-out predictions"
+            if len(results) < MIN_HELD_OUT
+            else "held-out predictions are all right or all wrong"
+        )
+        notes.append(
+            f"fixed thresholds used (answer {FALLBACK_ANSWER:.0%}, clarify {FALLBACK_CLARIFY:.0%})"
+        )
+        return Calibration(4.0, 4.0, -2.0, FALLBACK_ANSWER, FALLBACK_CLARIFY, len(results),
+                           tuple(notes))
+    from sklearn.linear_model import LogisticRegression
+
+    signals = np.array([[r.top, r.margin] for r in results])
+    fit = LogisticRegression(C=1.0).fit(signals, np.array(correct))
+    weight_top, weight_margin = (float(w) for w in fit.coef_[0])
+    draft = Calibration(weight_top, weight_margin, float(fit.intercept_[0]), 0.0, 0.0, len(results))
+    scored = [(draft.confidence(r.top, r.margin), r) for r in results if r.ranked[0] not in silent]
+    answer = _best_threshold(
+        [(p, 1.0 if r.ranked[0] == r.truth else -WRONG_ANSWER_COST) for p, r in scored],
+        ANSWER_BOUNDS,
+    )
+    below = [(p, r) for p, r in scored if p < answer]
+    clarify = _best_threshold(
+        [(p, 1.0 if _in_choices(r, silent) else -1.0) for p, r in below],
+        (CLARIFY_BOUNDS[0], min(CLARIFY_BOUNDS[1], answer)),
+    )
+    return Calibration(
+        weight_top, weight_margin, draft.intercept, answer, clarify, len(results), tuple(notes)
+    )
+
+
+def _in_choices(result: HeldOut, silent: frozenset[str]) -> bool:
+    topics = [c for c in result.ranked if c not in silent][:CLARIFY_CHOICES]
+    return result.truth in topics
+
+
+def _best_threshold(gains: list[tuple[float, float]], bounds: tuple[float, float]) -> float:
+    """The threshold t maximising the summed gain of items with confidence >= t."""
+    low, high = bounds
+    best_t, best_total, total = high, 0.0, 0.0
+    for p, gain in sorted(gains, key=lambda item: -item[0]):
+        total += gain
+        if total > best_total and p >= low:
+            best_t, best_total = min(p, high), total
+    return max(best_t, low)

@@ -1,0 +1,188 @@
+"""The intent classifier: normaliser + linear model + calibration, trained from the content.
+
+``IntentClassifier.build`` trains on the content's examples (and its out-of-scope and
+not-offered examples) and calibrates by cross-validation, or loads the result from the
+model cache when the same content was trained before (keyed by a hash of everything that
+shapes the model). ``rank`` gives every class a 0-100 confidence: the calibrated chance that
+answering with it is right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.knowledge import Knowledge
+from bot.nlu.calibration import DEFAULT_FOLDS, Calibration, calibrate, cross_validate
+from bot.nlu.features import CHAR_NGRAMS, FeatureSpace, raw_features
+from bot.nlu.linear_model import SVM_C, LinearModel
+from bot.text_normalizer import TextNormalizer
+
+OUT_OF_SCOPE = "out_of_scope"
+NOT_OFFERED = "not_offered"
+# Bump when features, model or calibration change in a way that makes old caches wrong.
+MODEL_FORMAT = 1
+CACHE_VARIABLE = "MODEL_CACHE_DIR"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A class the text may belong to: confidence 0-100 and the raw signals behind it."""
+
+    intent_id: str
+    score: float
+    raw: float = 0.0
+    lead: float = 0.0
+
+
+class IntentClassifier:
+    """Classifies normalised text into the content's intents and pseudo-intents."""
+
+    def __init__(
+        self, normalizer: TextNormalizer, model: LinearModel, calibration: Calibration
+    ) -> None:
+        self.normalizer = normalizer
+        self.model = model
+        self.calibration = calibration
+
+    @classmethod
+    def build(
+        cls,
+        knowledge: Knowledge,
+        normalizer: TextNormalizer,
+        cache_dir: Path | None = None,
+        folds: int = DEFAULT_FOLDS,
+    ) -> IntentClassifier:
+        """Train (or load from the cache) the classifier of this content."""
+        texts, labels = training_data(knowledge)
+        directory = cache_dir if cache_dir is not None else default_cache_dir()
+        key = cache_key(knowledge, texts, labels, folds)
+        cached = _load(directory / f"{key}.npz") if directory else None
+        if cached is not None:
+            model, calibration = cached
+            return cls(normalizer, model, calibration)
+        documents = [raw_features(t, normalizer.canonical_tokens(t)) for t in texts]
+        model = LinearModel.train(documents, labels)
+        silent = frozenset({OUT_OF_SCOPE})
+        calibration = calibrate(cross_validate(documents, labels, folds), silent)
+        if directory:
+            _save(directory / f"{key}.npz", model, calibration)
+        return cls(normalizer, model, calibration)
+
+    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
+        """Classes for ``text``, best first, each with its calibrated confidence."""
+        canonical = self.normalizer.canonical_tokens(text)
+        scores = self.model.scores(*raw_features(text, canonical))
+        count = min(limit, len(scores))
+        order = np.argsort(-scores, kind="stable")[: count + 1]
+        best, runner_up = float(scores[order[0]]), (
+            float(scores[order[1]]) if len(order) > 1 else float(scores[order[0]]) - 1.0
+        )
+        result = []
+        for position, i in enumerate(order[:count]):
+            raw = float(scores[i])
+            # The winner's lead over the runner-up; every other class trails the winner.
+            lead = raw - (runner_up if position == 0 else best)
+            confidence = self.calibration.confidence(raw, lead)
+            result.append(
+                Candidate(self.model.classes[i], round(100.0 * confidence, 1), raw, lead)
+            )
+        return result
+
+
+def training_data(knowledge: Knowledge) -> tuple[list[str], list[str]]:
+    """Example texts and their classes: intents, out of scope, not offered."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for intent in knowledge.intents.values():
+        for example in intent.examples:
+            texts.append(example.text)
+            labels.append(intent.id)
+    for label, examples in ((OUT_OF_SCOPE, knowledge.out_of_scope),
+                            (NOT_OFFERED, knowledge.not_offered)):
+        texts += [e.text for e in examples]
+        labels += [label] * len(examples)
+    return texts, labels
+
+
+def cache_key(
+    knowledge: Knowledge, texts: Sequence[str], labels: Sequence[str], folds: int
+) -> str:
+    """Hash of everything the trained model depends on."""
+    digest = hashlib.sha256()
+    recipe = [MODEL_FORMAT, list(CHAR_NGRAMS), SVM_C, folds, list(texts), list(labels)]
+    recipe.append(sorted((k, list(v)) for k, v in knowledge.synonyms.items()))
+    digest.update(json.dumps(recipe, ensure_ascii=False).encode())
+    return digest.hexdigest()[:32]
+
+
+def default_cache_dir() -> Path | None:
+    """``$MODEL_CACHE_DIR``, else ``~/.cache/clinic-faq-bot``; empty variable: no cache."""
+    configured = os.environ.get(CACHE_VARIABLE)
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    return Path.home() / ".cache" / "clinic-faq-bot"
+
+
+def _save(path: Path, model: LinearModel, calibration: Calibration) -> None:
+    """Write atomically; a cache that cannot be written only costs the next start time."""
+    space = model.space
+    columns = sorted(space.columns, key=space.columns.__getitem__)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            np.savez(
+                file,
+                classes=np.array(model.classes),
+                columns=np.array(columns),
+                idf=space.idf,
+                is_char=space.is_char,
+                weights=model.weights,
+                bias=model.bias,
+                calibration=np.array(
+                    [
+                        calibration.weight_top,
+                        calibration.weight_margin,
+                        calibration.intercept,
+                        calibration.answer,
+                        calibration.clarify,
+                        calibration.held_out,
+                    ]
+                ),
+                notes=np.array(calibration.notes, dtype=str),
+            )
+        os.replace(temporary, path)
+    except OSError as exc:
+        logger.warning("model cache not written (%s): the next start trains again", exc)
+
+
+def _load(path: Path) -> tuple[LinearModel, Calibration] | None:
+    """The cached model, or None when absent or unreadable (then we train)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            columns = {str(c): i for i, c in enumerate(data["columns"])}
+            space = FeatureSpace(columns, data["idf"], data["is_char"])
+            model = LinearModel(
+                tuple(str(c) for c in data["classes"]), space, data["weights"], data["bias"]
+            )
+            top, margin, intercept, answer, clarify, held_out = (
+                float(v) for v in data["calibration"]
+            )
+            notes = tuple(str(n) for n in data["notes"])
+    except (OSError, ValueError, KeyError) as exc:
+        logger.warning("model cache %s unreadable (%s): training again", path.name, exc)
+        return None
+    return model, Calibration(top, margin, intercept, answer, clarify, int(held_out), notes)
