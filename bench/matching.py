@@ -3,7 +3,7 @@
 For the shipped content and generated bases of 1k, 10k and 100k examples, every question is
 timed three ways, one right after the other so machine noise hits all three alike:
 
-* ``rank``: ``engine.matcher.rank(q)``, the bot's matcher (timed first, so a typo it has not
+* ``rank``: ``engine.rank(q)``, the bot's matcher (timed first, so a typo it has not
   seen yet costs what it costs in production: the normaliser caches corrections per token);
 * ``respond``: ``engine.respond(q)``, the full decision (ranking again, safety screen, ...);
 * ``naive``: ``rapidfuzz.process.extractOne(q, all_example_texts, scorer=fuzz.WRatio,
@@ -47,7 +47,7 @@ from bot.engine import SAFETY, DialogueEngine
 from bot.evaluation import load_eval_set
 from bot.knowledge import Knowledge
 from bot.language import english_word_ranks
-from bot.matcher import OUT_OF_SCOPE, Candidate
+from bot.nlu.classifier import OUT_OF_SCOPE, Candidate
 from bot.paths import default_content_dir
 
 # The naive bot answers when WRatio reaches this; below it, it says "I don't know". 80 is
@@ -209,18 +209,18 @@ def _measure(case: _Case, log: Callable[[str], None]) -> MatchingResult:
     bot_top: list[str | None] = []
     engine_top: list[str | None] = []
     naive_top: list[tuple[str | None, float]] = []
-    clarify = knowledge.thresholds.clarify
+    clarify = engine.thresholds.clarify
     clock = time.perf_counter_ns
     for round_number in range(case.rounds):
         _clear_typo_cache(engine)
         for text in case.warmup:
-            engine.matcher.rank(text)
+            engine.rank(text)
             engine.respond(text)
             process.extractOne(text, choices, scorer=fuzz.WRatio, processor=default_process)
         gc.collect()  # start each pass with a clean slate rather than inherit a debt
         for query in case.queries:
             t0 = clock()
-            ranked = engine.matcher.rank(query.text)
+            ranked = engine.rank(query.text)
             t1 = clock()
             reply = engine.respond(query.text)
             t2 = clock()
@@ -401,7 +401,7 @@ def report(results: Sequence[MatchingResult]) -> str:
         right=2,
     )
     notes = (
-        "rank = engine.matcher.rank (timed first: unseen typos pay their correction); "
+        "rank = engine.rank (timed first: unseen typos pay their correction); "
         "respond = engine.respond right after it.\n"
         "naive = process.extractOne(q, examples, scorer=WRatio, processor=default_process); "
         "naive index = the list of example texts.\n"
@@ -508,13 +508,13 @@ def profile(size: int, queries: int = 400, top: int = 20) -> None:
     print(f"--- build of {size:,} examples (cumulative) ---")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
     for query in kb.warmup:
-        engine.matcher.rank(query.text)
+        engine.rank(query.text)
     profiler = cProfile.Profile()
     slowest: list[tuple[float, str, str]] = []
     for query in kb.queries:
         started = time.perf_counter_ns()
         profiler.enable()
-        engine.matcher.rank(query.text)
+        engine.rank(query.text)
         profiler.disable()
         slowest.append(((time.perf_counter_ns() - started) / 1e6, query.kind, query.text))
     print(f"--- rank() over {len(kb.queries)} questions (own time) ---")

@@ -236,7 +236,7 @@ def _match(engine: DialogueEngine, text: str) -> int:
         )
     if not reply.candidates:
         print("  (no candidates)")
-    units = question_units(text)
+    units, _ = question_units(text)
     if len(units) > 1:
         print("questions in the message:")
         for unit in units:

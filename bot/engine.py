@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bot.knowledge import Knowledge
 from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, Candidate, IntentClassifier
+from bot.nlu.index_ranker import LINEAR_MODEL_MAX_INTENTS, IndexRanker, Ranker
 from bot.nlu.language_id import LanguageGuesser
 from bot.nlu.units import question_units
 from bot.safety import SafetyScreen
@@ -105,7 +106,11 @@ class DialogueEngine:
         corpus = [e.text for i in knowledge.intents.values() for e in i.examples]
         corpus += [e.text for e in (*knowledge.out_of_scope, *knowledge.not_offered)]
         self.normalizer = TextNormalizer(knowledge.synonyms, corpus)
-        self.classifier = IntentClassifier.build(knowledge, self.normalizer, cache_dir)
+        self.classifier: Ranker = (
+            IntentClassifier.build(knowledge, self.normalizer, cache_dir)
+            if len(knowledge.intents) <= LINEAR_MODEL_MAX_INTENTS
+            else IndexRanker(knowledge, self.normalizer)
+        )
         self.safety = SafetyScreen(knowledge.safety_patterns)
         self.languages = LanguageGuesser(self.normalizer.vocabulary)
         calibration = self.classifier.calibration
@@ -167,8 +172,8 @@ class DialogueEngine:
         answer_at = self.thresholds.answer
         top = ranked[0]
         whole = [top] if self._is_topic(top.intent_id) and top.score >= answer_at else []
-        units = question_units(question)
-        if len(units) < 2 or top.intent_id in _PSEUDO_INTENTS:
+        units, story = question_units(question)
+        if (len(units) < 2 and not story) or top.intent_id in _PSEUDO_INTENTS:
             # A message that as a whole is about something else (a pet, a treatment we do
             # not offer) is not ours, even if a familiar phrase inside it is.
             return whole
@@ -178,6 +183,9 @@ class DialogueEngine:
             if self._is_topic(best.intent_id) and best.score >= answer_at:
                 if all(best.intent_id != c.intent_id for c in found):
                     found.append(best)
+        if story:
+            # The story around a question mentions other topics: the questions decide.
+            return found[:MAX_ANSWERS] or whole
         if whole and all(top.intent_id != c.intent_id for c in found):
             found.insert(0, top)  # the message as a whole is clearest about this one
         return found[:MAX_ANSWERS]

@@ -20,7 +20,7 @@ from bot.analytics.reports import (
 )
 from bot.analytics.store import Decision, EventStore, Source, Stats
 from bot.engine import DialogueEngine
-from bot.matcher import OUT_OF_SCOPE
+from bot.nlu.classifier import OUT_OF_SCOPE
 from bot.telegram_html import html_problems
 
 TITLES = {"pricing": "Prices & offers", "does_it_hurt": "Does it hurt?"}
@@ -55,7 +55,7 @@ def test_similar_questions_are_grouped_most_frequent_first(engine: DialogueEngin
 
 def test_nearest_intent_is_a_real_topic_never_out_of_scope(engine: DialogueEngine) -> None:
     tattoo = find_gaps(["does a tattoo hurt"], engine)[0]
-    ranked = engine.matcher.rank("does a tattoo hurt")
+    ranked = engine.rank("does a tattoo hurt")
     assert ranked[0].intent_id == OUT_OF_SCOPE  # the matcher's best guess is not a topic
     best_real = next(c for c in ranked if c.intent_id != OUT_OF_SCOPE)
     assert (tattoo.nearest_intent, tattoo.nearest_score) == (best_real.intent_id, best_real.score)

@@ -68,7 +68,7 @@ def test_every_example_resolves_to_its_own_intent(
 
 
 def test_scores_are_ranked_and_bounded(engine: DialogueEngine) -> None:
-    candidates = engine.matcher.rank("how long does a session take and what does it cost", limit=5)
+    candidates = engine.rank("how long does a session take and what does it cost", limit=5)
     scores = [c.score for c in candidates]
     assert scores == sorted(scores, reverse=True)
     assert all(0 <= s <= 100 for s in scores)

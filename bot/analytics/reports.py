@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from bot.analytics.store import Stats
 from bot.engine import DialogueEngine
 from bot.language import STOPWORDS
-from bot.matcher import OUT_OF_SCOPE
+from bot.nlu.classifier import OUT_OF_SCOPE
 from bot.telegram_html import plain_text
 
 # Two questions are "the same gap" when their topic words overlap this much (0-100).
@@ -92,7 +92,7 @@ def find_gaps(questions: Sequence[str], engine: DialogueEngine, limit: int = 10)
         others.sort(key=lambda item: -item[1])
         examples = [shown[wording] for wording, _ in (first, *others)]
         nearest = next(
-            (c for c in engine.matcher.rank(examples[0]) if c.intent_id != OUT_OF_SCOPE), None
+            (c for c in engine.rank(examples[0]) if c.intent_id != OUT_OF_SCOPE), None
         )
         gaps.append(
             Gap(

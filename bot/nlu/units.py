@@ -33,18 +33,31 @@ def sentences_of(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
-def question_units(text: str) -> list[str]:
-    """Parts of ``text`` to classify separately; fewer than two means "just the whole"."""
+def question_units(text: str) -> tuple[list[str], bool]:
+    """Parts of ``text`` to classify separately (fewer than two: just the whole), and
+    whether the message tells a story around its questions (then only they count)."""
     sentences = sentences_of(text)
-    asking = [is_question(s) for s in sentences]
-    story = any(asking) and not all(asking)
     units: list[str] = []
+    story = False
     for number, sentence in enumerate(sentences):
-        if story and not asking[number]:
+        parts = [p for p in _SECOND_QUESTION.split(sentence) if p.strip()]
+        if not all(is_question(p) for p in parts):
+            # "I'm 50, how many sessions would I need?": the telling part is the context
+            # of the asking part, so the sentence stays whole.
+            parts = [sentence]
+        if not is_question(parts[-1]):
+            story = story or len(sentences) > 1
             continue
-        if story and number > 0:
-            # The question's "it" usually lives in the sentence before it.
+        if len(parts) == 1 and number > 0 and not is_question(sentences[number - 1]):
+            # The question's "it" usually lives in the telling sentence before it.
             units.append(f"{sentences[number - 1]} {sentence}")
-            continue
-        units += [part for part in _SECOND_QUESTION.split(sentence) if part.strip()]
-    return units[:MAX_UNITS]
+        else:
+            units += parts
+    if not units:  # nothing asks: every sentence may be a request ("I want to book.")
+        return sentences[:MAX_UNITS], False
+    return units[:MAX_UNITS], story
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether any sentence of ``text`` asks something (a "?" or a question word first)."""
+    return any(is_question(s) for s in sentences_of(text))

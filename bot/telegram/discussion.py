@@ -8,7 +8,7 @@ from telegram import Message, Update
 
 from bot.analytics.store import Source
 from bot.engine import ReplyKind
-from bot.matcher import looks_like_question
+from bot.nlu.units import looks_like_question
 from bot.telegram import keyboards
 from bot.telegram.services import DISCUSSION_CHAT, Context, engine_of, settings_of, track
 
