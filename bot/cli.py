@@ -53,9 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser(
         "eval", parents=[content], help="accuracy report on a labelled set"
     )
-    evaluation.add_argument(
-        "file", type=Path, nargs="?", help="YAML list of {text, expect} items"
-    )
+    evaluation.add_argument("file", type=Path, nargs="?", help="YAML list of {text, expect} items")
     evaluation.add_argument(
         "--cv",
         type=int,

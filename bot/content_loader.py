@@ -7,7 +7,7 @@ editor can fix a whole batch of mistakes in one go.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -392,9 +392,7 @@ def _read_out_of_scope(
     draft.out_of_scope.extend(_examples(value, path, line, report, None))
 
 
-def _read_not_offered(
-    value: Any, path: Path, line: int, draft: _Draft, report: _Collector
-) -> None:
+def _read_not_offered(value: Any, path: Path, line: int, draft: _Draft, report: _Collector) -> None:
     draft.not_offered.extend(_examples(value, path, line, report, None))
 
 
@@ -548,7 +546,9 @@ def _check_examples_unique(draft: _Draft, report: _Collector) -> None:
     """One class per phrasing: the matcher learns from these, and a phrasing taught as two
     things (or as a topic and as out of scope) teaches nothing."""
     seen: dict[str, tuple[str, Example]] = {}
-    groups = [(intent.id, intent.examples) for intent in draft.intents.values()]
+    groups: list[tuple[str, Sequence[Example]]] = [
+        (intent.id, intent.examples) for intent in draft.intents.values()
+    ]
     groups += [("out_of_scope", draft.out_of_scope), ("not_offered", draft.not_offered)]
     for owner, examples in groups:
         for example in examples:

@@ -180,9 +180,9 @@ class DialogueEngine:
         found: list[Candidate] = []
         for unit in units:
             best = self.rank(unit, 1)[0]
-            if self._is_topic(best.intent_id) and best.score >= answer_at:
-                if all(best.intent_id != c.intent_id for c in found):
-                    found.append(best)
+            new = all(best.intent_id != c.intent_id for c in found)
+            if new and self._is_topic(best.intent_id) and best.score >= answer_at:
+                found.append(best)
         if story:
             # The story around a question mentions other topics: the questions decide.
             return found[:MAX_ANSWERS] or whole

@@ -96,8 +96,11 @@ def cross_validate_content(knowledge: Knowledge, folds: int) -> list[EvalResult]
         kept_texts = {t for i, t in enumerate(texts) if i not in held}
         engine = DialogueEngine(_without(knowledge, kept_texts), cache_dir=None)
         items = [
-            EvalItem(texts[i], None if labels[i] in (OUT_OF_SCOPE, NOT_OFFERED) else labels[i],
-                     f"fold {fold + 1}")
+            EvalItem(
+                texts[i],
+                None if labels[i] in (OUT_OF_SCOPE, NOT_OFFERED) else labels[i],
+                f"fold {fold + 1}",
+            )
             for i in sorted(held)
         ]
         results += evaluate(engine, items)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from bot.content_loader import (
 )
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
+from bot.nlu.classifier import CACHE_VARIABLE
 from bot.paths import default_content_dir
 
 _WRITTEN_OUT = ("welcome", "fallback", "clarify", "safety", "book")
@@ -31,7 +34,6 @@ TINY_CONTENT = {
         matching:
           answer_threshold: 60
           clarify_threshold: 50
-          clarify_margin: 3
         """,
     "intents/topics.yaml": """
         intents:
@@ -114,6 +116,20 @@ def copy_shipped_content(destination: Path) -> Path:
 def tiny_content(tmp_path: Path) -> Path:
     """A small valid content folder in a temporary directory."""
     return write_content(tmp_path / "content", TINY_CONTENT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Trained models go to a folder of this test run, never the user's cache; subprocesses
+    (the CLI and end-to-end tests) inherit it through the environment."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    previous = os.environ.get(CACHE_VARIABLE)
+    os.environ[CACHE_VARIABLE] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(CACHE_VARIABLE, None)
+    else:
+        os.environ[CACHE_VARIABLE] = previous
 
 
 @pytest.fixture(scope="session")

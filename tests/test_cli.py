@@ -71,7 +71,9 @@ def test_validate_names_every_problem_and_exits_1(tmp_path: Path) -> None:
 def test_match_shows_candidates_and_decision() -> None:
     result = run_bot("match", "does acupunture hurt")
     assert result.returncode == 0
-    assert "does_it_hurt" in result.stdout.splitlines()[0]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("thresholds: answer ")  # the calibrated thresholds in force
+    assert "does_it_hurt" in lines[2]  # the best candidate, under the column header
     assert "decision: answer -> does_it_hurt" in result.stdout
 
 

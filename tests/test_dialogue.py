@@ -21,7 +21,12 @@ def test_confident_match_gives_answer_and_follow_ups(engine: DialogueEngine) -> 
 
 def test_close_candidates_are_offered_as_a_choice(tiny_content: Path) -> None:
     settings = tiny_content / "clinic.yaml"
-    settings.write_text(settings.read_text().replace("clarify_margin: 3", "clarify_margin: 20"))
+    # The clinic's overrides: answer only when nearly sure, ask back from low confidence.
+    settings.write_text(
+        settings.read_text()
+        .replace("answer_threshold: 60", "answer_threshold: 99")
+        .replace("clarify_threshold: 50", "clarify_threshold: 5")
+    )
     engine = DialogueEngine(load_knowledge(tiny_content))
     reply = engine.respond("hurt price")
     assert reply.kind is ReplyKind.CLARIFY

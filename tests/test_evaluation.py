@@ -8,8 +8,22 @@ import pytest
 
 from bot.engine import DialogueEngine
 from bot.evaluation import evaluate, load_eval_set, report_json, summarize
+from bot.knowledge import Knowledge
+from bot.text_normalizer import basic_tokens
 
 DATA = Path(__file__).parent / "data"
+
+# Floors a little under the figures measured when the learned matcher landed (README,
+# "Evaluation"): a change that makes answers worse fails here. eval_set is a tuning set;
+# holdout_set and realworld_dev are only ever run for totals like these.
+IN_SCOPE_TARGET = 0.92
+OUT_OF_SCOPE_TARGET = 0.94
+HOLDOUT_IN_SCOPE_FLOOR = 0.87
+HOLDOUT_OUT_OF_SCOPE_FLOOR = 0.92
+REALWORLD_IN_SCOPE_FLOOR = 0.65
+REALWORLD_OUT_OF_SCOPE_FLOOR = 0.88
+# A confident wrong answer is the worst outcome: its share of all messages, per set.
+WRONG_TOPIC_CEILING = {"eval_set": 0.02, "holdout_set": 0.025, "realworld_dev": 0.08}
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +44,35 @@ def test_holdout_set_generalises(engine: DialogueEngine) -> None:
     summary = summarize(evaluate(engine, load_eval_set(DATA / "holdout_set.yaml")))
     assert summary["in_scope_accuracy"] >= HOLDOUT_IN_SCOPE_FLOOR
     assert summary["out_of_scope_rejection"] >= HOLDOUT_OUT_OF_SCOPE_FLOOR
+
+
+def test_real_world_questions_floor(engine: DialogueEngine) -> None:
+    """Questions real people posted publicly (each with its source): never examples."""
+    summary = summarize(evaluate(engine, load_eval_set(DATA / "realworld_dev.yaml")))
+    assert summary["in_scope_accuracy"] >= REALWORLD_IN_SCOPE_FLOOR
+    assert summary["out_of_scope_rejection"] >= REALWORLD_OUT_OF_SCOPE_FLOOR
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_TOPIC_CEILING))
+def test_wrong_topic_answers_are_rare(engine: DialogueEngine, name: str) -> None:
+    results = evaluate(engine, load_eval_set(DATA / f"{name}.yaml"))
+    wrong = sum(1 for r in results if r.predicted is not None and r.predicted != r.expect)
+    assert wrong / len(results) <= WRONG_TOPIC_CEILING[name]
+
+
+def test_no_measuring_item_is_an_example(knowledge: Knowledge) -> None:
+    """The real-world set measures, the examples teach: none of its items is taught."""
+    taught = {
+        " ".join(basic_tokens(e.text))
+        for examples in (
+            *(i.examples for i in knowledge.intents.values()),
+            knowledge.out_of_scope,
+            knowledge.not_offered,
+        )
+        for e in examples
+    }
+    items = load_eval_set(DATA / "realworld_dev.yaml")
+    assert [i.text for i in items if " ".join(basic_tokens(i.text)) in taught] == []
 
 
 def test_report_shape(engine: DialogueEngine, tmp_path: Path) -> None:
@@ -65,9 +108,3 @@ def test_bad_eval_file_is_explained(tmp_path: Path) -> None:
     path.write_text("- {text: hello}\n")
     with pytest.raises(ValueError, match="item 1 needs 'text' and 'expect'"):
         load_eval_set(path)
-
-
-IN_SCOPE_TARGET = 0.95
-OUT_OF_SCOPE_TARGET = 0.95
-HOLDOUT_IN_SCOPE_FLOOR = 0.87
-HOLDOUT_OUT_OF_SCOPE_FLOOR = 0.9

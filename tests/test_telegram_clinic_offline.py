@@ -81,14 +81,14 @@ async def test_someone_elses_vote_is_refused(bot: Harness, knowledge: Knowledge)
 async def test_unanswered_question_is_stored_redacted_and_offers_a_person(
     bot: Harness, knowledge: Knowledge
 ) -> None:
-    await bot.text("do you sell gift vouchers? call me on 07700 900123")
+    await bot.text("can I bring my dog along? call me on 07700 900123")
     fallback = bot.request.sent()[-1]
     assert fallback["text"] == knowledge.message("fallback")
     assert buttons(fallback)[-1] == {
         "text": knowledge.message("human_button"),
         "callback_data": "h",
     }
-    assert bot.store.unanswered(30) == ["do you sell gift vouchers? call me on [phone]"]
+    assert bot.store.unanswered(30) == ["can I bring my dog along? call me on [phone]"]
 
 
 async def test_handoff_sends_the_last_question_to_staff_and_relays_the_reply(

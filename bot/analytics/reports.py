@@ -91,9 +91,7 @@ def find_gaps(questions: Sequence[str], engine: DialogueEngine, limit: int = 10)
         first, *others = [item for i in group for item in wordings[keys[i]].most_common()]
         others.sort(key=lambda item: -item[1])
         examples = [shown[wording] for wording, _ in (first, *others)]
-        nearest = next(
-            (c for c in engine.rank(examples[0]) if c.intent_id != OUT_OF_SCOPE), None
-        )
+        nearest = next((c for c in engine.rank(examples[0]) if c.intent_id != OUT_OF_SCOPE), None)
         gaps.append(
             Gap(
                 count=sum(weight[i] for i in group),

@@ -134,8 +134,9 @@ def calibrate(results: Sequence[HeldOut], silent: frozenset[str]) -> Calibration
         notes.append(
             f"fixed thresholds used (answer {FALLBACK_ANSWER:.0%}, clarify {FALLBACK_CLARIFY:.0%})"
         )
-        return Calibration(4.0, 4.0, -2.0, FALLBACK_ANSWER, FALLBACK_CLARIFY, len(results),
-                           tuple(notes))
+        return Calibration(
+            4.0, 4.0, -2.0, FALLBACK_ANSWER, FALLBACK_CLARIFY, len(results), tuple(notes)
+        )
     from sklearn.linear_model import LogisticRegression
 
     signals = np.array([[r.top, r.margin] for r in results])

@@ -85,8 +85,9 @@ class IntentClassifier:
         scores = self.model.scores(*raw_features(text, canonical))
         count = min(limit, len(scores))
         order = np.argsort(-scores, kind="stable")[: count + 1]
-        best, runner_up = float(scores[order[0]]), (
-            float(scores[order[1]]) if len(order) > 1 else float(scores[order[0]]) - 1.0
+        best, runner_up = (
+            float(scores[order[0]]),
+            (float(scores[order[1]]) if len(order) > 1 else float(scores[order[0]]) - 1.0),
         )
         result = []
         for position, i in enumerate(order[:count]):
@@ -94,9 +95,7 @@ class IntentClassifier:
             # The winner's lead over the runner-up; every other class trails the winner.
             lead = raw - (runner_up if position == 0 else best)
             confidence = self.calibration.confidence(raw, lead)
-            result.append(
-                Candidate(self.model.classes[i], round(100.0 * confidence, 1), raw, lead)
-            )
+            result.append(Candidate(self.model.classes[i], round(100.0 * confidence, 1), raw, lead))
         return result
 
 
@@ -108,16 +107,16 @@ def training_data(knowledge: Knowledge) -> tuple[list[str], list[str]]:
         for example in intent.examples:
             texts.append(example.text)
             labels.append(intent.id)
-    for label, examples in ((OUT_OF_SCOPE, knowledge.out_of_scope),
-                            (NOT_OFFERED, knowledge.not_offered)):
+    for label, examples in (
+        (OUT_OF_SCOPE, knowledge.out_of_scope),
+        (NOT_OFFERED, knowledge.not_offered),
+    ):
         texts += [e.text for e in examples]
         labels += [label] * len(examples)
     return texts, labels
 
 
-def cache_key(
-    knowledge: Knowledge, texts: Sequence[str], labels: Sequence[str], folds: int
-) -> str:
+def cache_key(knowledge: Knowledge, texts: Sequence[str], labels: Sequence[str], folds: int) -> str:
     """Hash of everything the trained model depends on."""
     digest = hashlib.sha256()
     recipe = [MODEL_FORMAT, list(CHAR_NGRAMS), SVM_C, folds, list(texts), list(labels)]
@@ -162,7 +161,7 @@ def _save(path: Path, model: LinearModel, calibration: Calibration) -> None:
                 ),
                 notes=np.array(calibration.notes, dtype=str),
             )
-        os.replace(temporary, path)
+        Path(temporary).replace(path)
     except OSError as exc:
         logger.warning("model cache not written (%s): the next start trains again", exc)
 

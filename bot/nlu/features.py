@@ -14,6 +14,7 @@ time, so training and prediction cannot drift apart; prediction needs no scikit-
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -34,7 +35,7 @@ Tokenizer = Callable[[str], list[str]]
 def raw_features(text: str, canonical: Sequence[str]) -> tuple[list[str], list[str]]:
     """Word-block and character-block feature strings of one text (repeats kept)."""
     words = [f"w {token}" for token in canonical]
-    words += [f"b {a} {b}" for a, b in zip(canonical, canonical[1:], strict=False)]
+    words += [f"b {a} {b}" for a, b in itertools.pairwise(canonical)]
     low, high = CHAR_NGRAMS
     chars = []
     for token in basic_tokens(text):
@@ -73,7 +74,9 @@ class FeatureSpace:
     def size(self) -> int:
         return len(self.columns)
 
-    def vector(self, words: list[str], chars: list[str]) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+    def vector(
+        self, words: list[str], chars: list[str]
+    ) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
         """Column indices and TF-IDF values (sublinear tf, each block of unit length)."""
         parts = []
         for features in (words, chars):
