@@ -60,7 +60,7 @@ QUICK_SIZES = (1_000, 10_000)
 # Labelled questions for the shipped content, written independently of its examples.
 SHIPPED_QUERY_FILES = ("tests/data/eval_set.yaml", "tests/data/holdout_set.yaml")
 # Targets from the issue.
-SHIPPED_P99_TARGET_NS = 500_000
+SHIPPED_P99_TARGET_NS = 1_000_000  # issue 9: rank/respond p99 <= 1 ms with the learned matcher
 SPEEDUP_TARGET = 20.0
 
 
@@ -429,7 +429,7 @@ def rows(results: Sequence[MatchingResult]) -> list[Row]:
             Row(
                 "matching: shipped content, rank p99",
                 f"{fmt_ns(shipped.rank.p99)} (median {fmt_ns(shipped.rank.median)})",
-                "< 0.5 ms",
+                "<= 1 ms",
                 shipped.rank.p99 < SHIPPED_P99_TARGET_NS,
             )
         )
