@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from bench import e2e, matching, startup
+from bench import e2e, matching, quality, startup
 from bench.common import Row, machine, table
 
 
@@ -30,6 +30,12 @@ def _e2e(quick: bool) -> list[Row]:
     return e2e.rows(e2e.run(quick=quick, log=_log))
 
 
+def _quality(quick: bool) -> list[Row]:
+    results = quality.run(quick=quick, log=_log)
+    _log(quality.report(results))
+    return quality.rows(results)
+
+
 def _startup(quick: bool) -> list[Row]:
     return startup.rows(startup.run(quick=quick, log=_log))
 
@@ -40,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "startup": _startup,
     "e2e": _e2e,
     "matching": _matching,
+    "quality": _quality,
 }
 
 

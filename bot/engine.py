@@ -10,9 +10,10 @@ and gives every topic a calibrated confidence. The engine then decides, in this 
 3. **not offered**: a question about a treatment the clinic does not offer gets an honest
    "we don't offer that";
 4. **small talk** (greetings, thanks) only when no real topic reaches the answer threshold;
-5. **did you mean**: a topic between the clarify and answer thresholds gets the top choices;
-6. otherwise the honest **fallback**, or, for a message in another language, a short reply
-   saying the assistant reads English, in that language too.
+5. a message in **another language** gets a short reply saying the assistant reads English,
+   in that language too;
+6. **did you mean**: a topic between the clarify and answer thresholds gets the top choices;
+7. otherwise the honest **fallback**.
 """
 
 from __future__ import annotations
@@ -149,6 +150,11 @@ class DialogueEngine:
             return self.fallback(ranked, FallbackReason.NOT_OFFERED)
         if self._is_smalltalk(top.intent_id) and top.score >= answer_at:
             return self.answer(top, score=top.score, candidates=ranked)
+        language = self.languages.foreign_language(question)
+        if language is not None and self._has("other_language"):
+            # Before "did you mean": a topic guessed from a few shared words ("acupuntura
+            # facial") is no help to someone who reads another language.
+            return self.fallback(ranked, FallbackReason.OTHER_LANGUAGE, language)
         topics = [c for c in ranked if self._is_topic(c.intent_id)]
         if (
             top.intent_id not in _PSEUDO_INTENTS
@@ -162,9 +168,6 @@ class DialogueEngine:
                 score=topics[0].score,
                 candidates=ranked,
             )
-        language = self.languages.foreign_language(question)
-        if language is not None and self._has("other_language"):
-            return self.fallback(ranked, FallbackReason.OTHER_LANGUAGE, language)
         return self.fallback(ranked)
 
     def _confident_topics(self, question: str, ranked: tuple[Candidate, ...]) -> list[Candidate]:

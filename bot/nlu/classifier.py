@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.knowledge import Knowledge
 from bot.nlu.calibration import DEFAULT_FOLDS, Calibration, calibrate, cross_validate
-from bot.nlu.features import CHAR_NGRAMS, FeatureSpace, raw_features
+from bot.nlu.features import CHAR_NGRAMS, CountMatrix, FeatureSpace, raw_features
 from bot.nlu.linear_model import SVM_C, LinearModel
 from bot.text_normalizer import TextNormalizer
 
@@ -72,9 +72,10 @@ class IntentClassifier:
             model, calibration = cached
             return cls(normalizer, model, calibration)
         documents = [raw_features(t, normalizer.canonical_tokens(t)) for t in texts]
-        model = LinearModel.train(documents, labels)
+        counts = CountMatrix.build(documents)
+        model = LinearModel.fit(*counts.tfidf(), labels)
         silent = frozenset({OUT_OF_SCOPE})
-        calibration = calibrate(cross_validate(documents, labels, folds), silent)
+        calibration = calibrate(cross_validate(counts, labels, folds), silent)
         if directory:
             _save(directory / f"{key}.npz", model, calibration)
         return cls(normalizer, model, calibration)
@@ -82,7 +83,7 @@ class IntentClassifier:
     def rank(self, text: str, limit: int = 5) -> list[Candidate]:
         """Classes for ``text``, best first, each with its calibrated confidence."""
         canonical = self.normalizer.canonical_tokens(text)
-        scores = self.model.scores(*raw_features(text, canonical))
+        scores = self.model.scores(*self.model.space.text_vector(text, canonical))
         count = min(limit, len(scores))
         order = np.argsort(-scores, kind="stable")[: count + 1]
         best, runner_up = (

@@ -8,17 +8,19 @@ by side would be):
 * **characters**: 2- to 5-grams inside each word as typed ("char_wb"), which carry what the
   word level misses: spelling variants, word stems, typos too far off to correct.
 
-The same code builds the training matrix and the features of a single question at run
-time, so training and prediction cannot drift apart; prediction needs no scikit-learn.
+Training counts every example's features once (``CountMatrix``) and derives the TF-IDF
+matrix of any subset of them (each cross-validation fold) with sparse arithmetic;
+``FeatureSpace.vector`` applies the same formula to one question at run time, and a test
+holds the two to the same numbers. Prediction needs no scikit-learn.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,46 +31,42 @@ CHAR_NGRAMS = (2, 5)
 _WORD_BLOCK = 0
 _CHAR_BLOCK = 1
 
-Tokenizer = Callable[[str], list[str]]
+# Distinct words whose character columns are remembered (people reuse their words; typos
+# and gibberish are new each time, so the memory is bounded).
+_TOKEN_CACHE_LIMIT = 50_000
+
+
+def word_features(canonical: Sequence[str]) -> list[str]:
+    """Canonical words and word pairs."""
+    return [f"w {t}" for t in canonical] + [f"b {a} {b}" for a, b in itertools.pairwise(canonical)]
+
+
+def char_ngrams(token: str) -> list[str]:
+    """Character n-grams inside one word, its edges marked by spaces ("char_wb")."""
+    low, high = CHAR_NGRAMS
+    padded = f" {token} "
+    return [
+        padded[i : i + size]
+        for size in range(low, min(high, len(padded)) + 1)
+        for i in range(len(padded) - size + 1)
+    ]
 
 
 def raw_features(text: str, canonical: Sequence[str]) -> tuple[list[str], list[str]]:
     """Word-block and character-block feature strings of one text (repeats kept)."""
-    words = [f"w {token}" for token in canonical]
-    words += [f"b {a} {b}" for a, b in itertools.pairwise(canonical)]
-    low, high = CHAR_NGRAMS
-    chars = []
-    for token in basic_tokens(text):
-        padded = f" {token} "
-        for size in range(low, min(high, len(padded)) + 1):
-            chars += [padded[i : i + size] for i in range(len(padded) - size + 1)]
-    return words, chars
+    return word_features(canonical), [g for t in basic_tokens(text) for g in char_ngrams(t)]
 
 
 @dataclass(frozen=True)
 class FeatureSpace:
-    """Feature string -> column, with inverse document frequencies; fitted once on examples."""
+    """Feature string -> column, with inverse document frequencies; fitted on examples."""
 
     columns: dict[str, int]
     idf: NDArray[np.float32]
     is_char: NDArray[np.bool_]
-
-    @classmethod
-    def fit(cls, documents: Iterable[tuple[list[str], list[str]]]) -> FeatureSpace:
-        """Vocabulary and smoothed idf (``ln((1 + n) / (1 + df)) + 1``, as scikit-learn)."""
-        frequency: Counter[tuple[int, str]] = Counter()
-        count = 0
-        for words, chars in documents:
-            count += 1
-            frequency.update((_WORD_BLOCK, f) for f in set(words))
-            frequency.update((_CHAR_BLOCK, f) for f in set(chars))
-        keys = sorted(frequency)
-        columns = {feature: i for i, (_, feature) in enumerate(keys)}
-        idf = np.array(
-            [math.log((1 + count) / (1 + frequency[key])) + 1.0 for key in keys], np.float32
-        )
-        is_char = np.array([block == _CHAR_BLOCK for block, _ in keys], np.bool_)
-        return cls(columns, idf, is_char)
+    _token_columns: dict[str, NDArray[np.intp]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def size(self) -> int:
@@ -78,19 +76,101 @@ class FeatureSpace:
         self, words: list[str], chars: list[str]
     ) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
         """Column indices and TF-IDF values (sublinear tf, each block of unit length)."""
-        parts = []
-        for features in (words, chars):
-            counts = Counter(f for f in features if f in self.columns)
-            if not counts:
+        get = self.columns.get
+        word_columns = [c for c in map(get, words) if c is not None]
+        char_columns = [c for c in map(get, chars) if c is not None]
+        return self._weigh(np.asarray(word_columns, np.intp), np.asarray(char_columns, np.intp))
+
+    def text_vector(
+        self, text: str, canonical: Sequence[str]
+    ) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+        """``vector(*raw_features(text, canonical))``, faster: each word's character columns
+        are looked up once and remembered."""
+        get = self.columns.get
+        word_columns = [c for c in map(get, word_features(canonical)) if c is not None]
+        parts = [self._columns_of(token) for token in basic_tokens(text)]
+        chars = np.concatenate(parts) if parts else np.empty(0, np.intp)
+        return self._weigh(np.asarray(word_columns, np.intp), chars)
+
+    def _columns_of(self, token: str) -> NDArray[np.intp]:
+        cached = self._token_columns.get(token)
+        if cached is None:
+            if len(self._token_columns) >= _TOKEN_CACHE_LIMIT:
+                self._token_columns.clear()
+            get = self.columns.get
+            found = [c for c in map(get, char_ngrams(token)) if c is not None]
+            cached = self._token_columns[token] = np.asarray(found, np.intp)
+        return cached
+
+    def _weigh(self, *blocks: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
+        indices = []
+        values = []
+        for columns in blocks:
+            if not len(columns):
                 continue
-            index = np.fromiter((self.columns[f] for f in counts), np.intp, len(counts))
-            tf = 1.0 + np.log(np.fromiter(counts.values(), np.float32, len(counts)))
-            values = (tf * self.idf[index]).astype(np.float32)
-            values /= np.float32(np.linalg.norm(values)) or np.float32(1.0)
-            parts.append((index, values))
-        if not parts:
+            index, counts = np.unique(columns, return_counts=True)
+            weights = (1.0 + np.log(counts.astype(np.float32))) * self.idf[index]
+            norm = np.float32(np.linalg.norm(weights)) or np.float32(1.0)
+            indices.append(index)
+            values.append((weights / norm).astype(np.float32))
+        if not indices:
             return np.empty(0, np.intp), np.empty(0, np.float32)
-        return (
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
+        return np.concatenate(indices), np.concatenate(values)
+
+
+@dataclass(frozen=True)
+class CountMatrix:
+    """Raw feature counts of the training documents over their whole vocabulary."""
+
+    features: list[str]
+    is_char: NDArray[np.bool_]
+    counts: Any  # scipy.sparse.csr_matrix, documents x features
+
+    @classmethod
+    def build(cls, documents: Sequence[tuple[list[str], list[str]]]) -> CountMatrix:
+        """Count every document's features once."""
+        from scipy.sparse import csr_matrix
+
+        column: dict[tuple[int, str], int] = {}
+        indices: list[int] = []
+        data: list[float] = []
+        indptr = [0]
+        for words, chars in documents:
+            for block, features in ((_WORD_BLOCK, words), (_CHAR_BLOCK, chars)):
+                for feature, count in Counter(features).items():
+                    indices.append(column.setdefault((block, feature), len(column)))
+                    data.append(count)
+            indptr.append(len(indices))
+        keys = list(column)
+        matrix = csr_matrix(
+            (np.asarray(data, np.float32), np.asarray(indices, np.int32), np.asarray(indptr)),
+            shape=(len(documents), len(keys)),
         )
+        matrix.sort_indices()
+        is_char = np.array([block == _CHAR_BLOCK for block, _ in keys], np.bool_)
+        return cls([feature for _, feature in keys], is_char, matrix)
+
+    def tfidf(self, fit_rows: NDArray[np.intp] | None = None) -> tuple[FeatureSpace, Any]:
+        """The feature space of ``fit_rows`` (all rows when None) and every row's TF-IDF
+        vector in it: features none of those rows has are dropped, as for a new question.
+
+        idf is scikit-learn's smoothed ``ln((1 + n) / (1 + df)) + 1``; tf is ``1 + ln(count)``.
+        """
+        from scipy.sparse import diags
+
+        fitted = self.counts if fit_rows is None else self.counts[fit_rows]
+        frequency = np.bincount(fitted.indices, minlength=self.counts.shape[1])
+        keep = np.flatnonzero(frequency > 0)
+        idf = (np.log((1.0 + fitted.shape[0]) / (1.0 + frequency[keep])) + 1.0).astype(np.float32)
+        matrix = self.counts[:, keep].tocsr()
+        matrix.data = (1.0 + np.log(matrix.data)).astype(np.float32)
+        matrix = (matrix @ diags(idf)).tocsr()
+        is_char = self.is_char[keep]
+        squared = matrix.multiply(matrix).tocsr()
+        char_norm = np.sqrt(squared @ is_char.astype(np.float32))
+        word_norm = np.sqrt(squared @ (~is_char).astype(np.float32))
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+        norms = np.where(is_char[matrix.indices], char_norm[rows], word_norm[rows])
+        matrix.data = (matrix.data / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        columns = {self.features[k]: i for i, k in enumerate(keep)}
+        return FeatureSpace(columns, idf, is_char), matrix
