@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable, Coroutine
@@ -108,7 +109,9 @@ async def reload_command(update: Update, context: Context) -> None:
     if message is None:
         return
     current = engine_of(context).knowledge
-    knowledge, problems = check_content(content_dir_of(context))
+    # Reading the files and training the matcher take seconds when the content changed:
+    # off the event loop, so other users are answered meanwhile (by the old engine).
+    knowledge, problems = await asyncio.to_thread(check_content, content_dir_of(context))
     if knowledge is None:
         errors = [str(p) for p in problems if p.severity is Severity.ERROR]
         listed = "\n".join(
@@ -121,7 +124,7 @@ async def reload_command(update: Update, context: Context) -> None:
         for part in split_message(text):
             await message.reply_text(part)
         return
-    context.bot_data[ENGINE] = DialogueEngine(knowledge)
+    context.bot_data[ENGINE] = await asyncio.to_thread(DialogueEngine, knowledge)
     log.info("content reloaded: %d intents", len(knowledge.intents))
     await set_command_menus(context.bot, knowledge, settings_of(context).admin_ids)
     examples = sum(len(i.examples) for i in knowledge.intents.values())
