@@ -226,12 +226,11 @@ def _match(engine: DialogueEngine, text: str) -> int:
         f"(calibrated {thresholds.calibrated_answer:.1f} / {thresholds.calibrated_clarify:.1f} "
         f"on {calibration.held_out} held-out examples)"
     )
-    print(f"{'confidence':>10}  {'class':<24} {'svm score':>9} {'lead':>6}")
+    print(f"{'confidence':>10}  {'class':<24} {'svm score':>9} {'lead':>6} {'unknown':>7}")
     for candidate in reply.candidates:
-        print(
-            f"{candidate.score:10.1f}  {candidate.intent_id:<24} "
-            f"{candidate.raw:9.3f} {candidate.lead:6.3f}"
-        )
+        signals = candidate.signals
+        detail = f"{signals.top:9.3f} {signals.lead:6.3f} {signals.unknown:7.0%}" if signals else ""
+        print(f"{candidate.score:10.1f}  {candidate.intent_id:<24} {detail}")
     if not reply.candidates:
         print("  (no candidates)")
     units, _ = question_units(text)

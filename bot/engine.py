@@ -25,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from bot.knowledge import Knowledge
+from bot.language import STOPWORDS
 from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, Candidate, IntentClassifier
 from bot.nlu.index_ranker import LINEAR_MODEL_MAX_INTENTS, IndexRanker, Ranker
 from bot.nlu.language_id import LanguageGuesser
@@ -36,6 +37,7 @@ SAFETY = "safety"
 # Follow-ups offered under the safety answer, when the content has these intents.
 _SAFETY_FOLLOW_UPS = ("contraindications", "contact_human")
 _MAX_CLARIFY = 3
+KEYWORD_QUERY_WORDS = 2  # topic words in a keyword query ("face", "needle pain")
 MAX_ANSWERS = 2  # a message asking more than two things gets the two clearest answers
 _RANKED = 8
 _PSEUDO_INTENTS = frozenset({OUT_OF_SCOPE, NOT_OFFERED})
@@ -174,7 +176,13 @@ class DialogueEngine:
         """Topics to answer, first asked first: the whole message's, or its questions'."""
         answer_at = self.thresholds.answer
         top = ranked[0]
-        whole = [top] if self._is_topic(top.intent_id) and top.score >= answer_at else []
+        whole = (
+            [top]
+            if self._is_topic(top.intent_id)
+            and top.score >= answer_at
+            and self._claimed(question, top)
+            else []
+        )
         units, story = question_units(question)
         if (len(units) < 2 and not story) or top.intent_id in _PSEUDO_INTENTS:
             # A message that as a whole is about something else (a pet, a treatment we do
@@ -192,6 +200,14 @@ class DialogueEngine:
         if whole and all(top.intent_id != c.intent_id for c in found):
             found.insert(0, top)  # the message as a whole is clearest about this one
         return found[:MAX_ANSWERS]
+
+    def _claimed(self, question: str, top: Candidate) -> bool:
+        """False for a keyword query ("treatment") that no topic claims outright (every
+        topic's score below zero): it wins only by default, so we ask instead of guessing."""
+        if top.signals is None or top.signals.top >= 0:
+            return True
+        words = [t for t in self.normalizer.canonical_tokens(question) if t not in STOPWORDS]
+        return len(words) > KEYWORD_QUERY_WORDS
 
     def _is_topic(self, intent_id: str) -> bool:
         intent = self.knowledge.intents.get(intent_id)

@@ -1,9 +1,11 @@
 """Thresholds calibrated on the content itself, by cross-validation.
 
-Each example is classified by a model that never saw it (K folds). Two signals of every
-held-out prediction, the winning class's score and its lead over the runner-up, are mapped
-to the chance that the prediction is right by a one-feature-pair logistic regression: that
-chance (0-100) is the confidence the engine shows and decides on. Then:
+Each example is classified by a model that never saw it (K folds). Three signals of every
+held-out prediction are mapped to the chance that the prediction is right by a small
+logistic regression: the winning class's score, its lead over the runner-up, and the share
+of the question's words the model has never seen (a question about "silver" prices is
+not a question about our prices, however well "price" matches). That chance (0-100) is the
+confidence the engine shows and decides on. Then:
 
 * **answer threshold**: the confidence above which answering pays, counting a wrong answer
   as WRONG_ANSWER_COST right ones (a confident wrong answer is the worst outcome; saying "I
@@ -28,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.nlu.features import CountMatrix
+from bot.language import STOPWORDS
+from bot.nlu.features import WORD_PREFIX, CountMatrix, FeatureSpace
 from bot.nlu.linear_model import LinearModel
 
 WRONG_ANSWER_COST = 3.0
@@ -38,8 +41,22 @@ MIN_HELD_OUT = 30  # fewer held-out predictions than this cannot calibrate anyth
 # Used when the content is too small to calibrate (and as bounds when it is not).
 FALLBACK_ANSWER = 0.75
 FALLBACK_CLARIFY = 0.4
+# Used without calibration: a clear winner is confident, unknown words lower confidence.
+FALLBACK_WEIGHTS = (4.0, 4.0, -2.0)
 ANSWER_BOUNDS = (0.3, 0.95)
 CLARIFY_BOUNDS = (0.1, 0.9)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What a prediction's confidence is read from."""
+
+    top: float  # the class's decision score
+    lead: float  # its lead over the best other class (negative when it trails)
+    unknown: float  # share of the question's topic words the model never saw (0-1)
+
+    def vector(self) -> tuple[float, float, float]:
+        return (self.top, self.lead, self.unknown)
 
 
 @dataclass(frozen=True)
@@ -48,30 +65,32 @@ class HeldOut:
 
     truth: str
     ranked: tuple[str, ...]  # classes, best first
-    top: float
-    margin: float
+    signals: Signals
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Score-to-confidence map and the thresholds chosen with it (confidences 0-1)."""
+    """Signals-to-confidence map and the thresholds chosen with it (confidences 0-1)."""
 
-    weight_top: float
-    weight_margin: float
+    weights: tuple[float, float, float]  # for Signals.vector()
     intercept: float
     answer: float
     clarify: float
     held_out: int
     notes: tuple[str, ...] = ()
 
-    def confidence(self, top: float, margin: float) -> float:
+    def confidence(self, signals: Signals) -> float:
         """Chance that a prediction with these signals is right."""
-        z = self.weight_top * top + self.weight_margin * margin + self.intercept
+        z = self.intercept + sum(w * x for w, x in zip(self.weights, signals.vector(), strict=True))
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 def cross_validate(
-    counts: CountMatrix, labels: Sequence[str], folds: int = DEFAULT_FOLDS, seed: int = 0
+    counts: CountMatrix,
+    labels: Sequence[str],
+    words: Sequence[list[str]],
+    folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
 ) -> list[HeldOut]:
     """Held-out predictions for every example of a class with at least two examples.
 
@@ -88,7 +107,10 @@ def cross_validate(
         model = LinearModel.fit(space, matrix[train], [labels[int(i)] for i in train])
         scores = model.matrix_scores(matrix[test])
         pairs = zip(test, scores, strict=True)
-        return [held_out(model.classes, row, labels[int(i)]) for i, row in pairs]
+        return [
+            held_out(model.classes, row, labels[int(i)], unknown_share(words[int(i)], space))
+            for i, row in pairs
+        ]
 
     with ThreadPoolExecutor(max_workers=min(folds, os.cpu_count() or 1)) as pool:
         return [result for part in pool.map(run, range(folds)) for result in part]
@@ -115,14 +137,20 @@ def assign_folds(labels: Sequence[str], folds: int, seed: int = 0) -> list[int]:
     return fold_of
 
 
-def held_out(classes: Sequence[str], scores: NDArray[np.float32], truth: str) -> HeldOut:
+def held_out(
+    classes: Sequence[str], scores: NDArray[np.float32], truth: str, unknown: float
+) -> HeldOut:
     order = np.argsort(-scores, kind="stable")
-    return HeldOut(
-        truth,
-        tuple(classes[i] for i in order),
-        float(scores[order[0]]),
-        _margin(scores, order),
-    )
+    signals = Signals(float(scores[order[0]]), _margin(scores, order), unknown)
+    return HeldOut(truth, tuple(classes[i] for i in order), signals)
+
+
+def unknown_share(words: Sequence[str], space: FeatureSpace) -> float:
+    """Share of the topic words (filler aside) among ``words`` that ``space`` never saw."""
+    topical = [f for f in words if f.startswith(WORD_PREFIX) and f[2:] not in STOPWORDS]
+    if not topical:
+        return 0.0
+    return sum(1 for f in topical if f not in space.columns) / len(topical)
 
 
 def _margin(scores: NDArray[np.float32], order: NDArray[np.intp]) -> float:
@@ -144,15 +172,15 @@ def calibrate(results: Sequence[HeldOut], silent: frozenset[str]) -> Calibration
             f"fixed thresholds used (answer {FALLBACK_ANSWER:.0%}, clarify {FALLBACK_CLARIFY:.0%})"
         )
         return Calibration(
-            4.0, 4.0, -2.0, FALLBACK_ANSWER, FALLBACK_CLARIFY, len(results), tuple(notes)
+            FALLBACK_WEIGHTS, -2.0, FALLBACK_ANSWER, FALLBACK_CLARIFY, len(results), tuple(notes)
         )
     from sklearn.linear_model import LogisticRegression
 
-    signals = np.array([[r.top, r.margin] for r in results])
+    signals = np.array([r.signals.vector() for r in results])
     fit = LogisticRegression(C=1.0).fit(signals, np.array(correct))
-    weight_top, weight_margin = (float(w) for w in fit.coef_[0])
-    draft = Calibration(weight_top, weight_margin, float(fit.intercept_[0]), 0.0, 0.0, len(results))
-    scored = [(draft.confidence(r.top, r.margin), r) for r in results if r.ranked[0] not in silent]
+    top, lead, unknown = (float(w) for w in fit.coef_[0])
+    draft = Calibration((top, lead, unknown), float(fit.intercept_[0]), 0.0, 0.0, len(results))
+    scored = [(draft.confidence(r.signals), r) for r in results if r.ranked[0] not in silent]
     answer = _best_threshold(
         [(p, 1.0 if r.ranked[0] == r.truth else -WRONG_ANSWER_COST) for p, r in scored],
         ANSWER_BOUNDS,
@@ -162,9 +190,7 @@ def calibrate(results: Sequence[HeldOut], silent: frozenset[str]) -> Calibration
         [(p, 1.0 if _in_choices(r, silent) else -1.0) for p, r in below],
         (CLARIFY_BOUNDS[0], min(CLARIFY_BOUNDS[1], answer)),
     )
-    return Calibration(
-        weight_top, weight_margin, draft.intercept, answer, clarify, len(results), tuple(notes)
-    )
+    return Calibration(draft.weights, draft.intercept, answer, clarify, len(results), tuple(notes))
 
 
 def _in_choices(result: HeldOut, silent: frozenset[str]) -> bool:

@@ -22,15 +22,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.knowledge import Knowledge
-from bot.nlu.calibration import DEFAULT_FOLDS, Calibration, calibrate, cross_validate
-from bot.nlu.features import CHAR_NGRAMS, CountMatrix, FeatureSpace, raw_features
+from bot.nlu.calibration import (
+    DEFAULT_FOLDS,
+    Calibration,
+    Signals,
+    calibrate,
+    cross_validate,
+    unknown_share,
+)
+from bot.nlu.features import CHAR_NGRAMS, CountMatrix, FeatureSpace, raw_features, word_features
 from bot.nlu.linear_model import SVM_C, LinearModel
 from bot.text_normalizer import TextNormalizer
 
 OUT_OF_SCOPE = "out_of_scope"
 NOT_OFFERED = "not_offered"
 # Bump when features, model or calibration change in a way that makes old caches wrong.
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 CACHE_VARIABLE = "MODEL_CACHE_DIR"
 
 logger = logging.getLogger(__name__)
@@ -38,12 +45,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Candidate:
-    """A class the text may belong to: confidence 0-100 and the raw signals behind it."""
+    """A class the text may belong to: confidence 0-100 and the signals behind it."""
 
     intent_id: str
     score: float
-    raw: float = 0.0
-    lead: float = 0.0
+    signals: Signals | None = None
 
 
 class IntentClassifier:
@@ -76,7 +82,8 @@ class IntentClassifier:
         counts = CountMatrix.build(documents)
         model = LinearModel.fit(*counts.tfidf(), labels)
         silent = frozenset({OUT_OF_SCOPE})
-        calibration = calibrate(cross_validate(counts, labels, folds), silent)
+        words = [words for words, _ in documents]
+        calibration = calibrate(cross_validate(counts, labels, words, folds), silent)
         if directory:
             _save(directory / f"{key}.npz", model, calibration)
         return cls(normalizer, model, calibration)
@@ -87,9 +94,11 @@ class IntentClassifier:
         With ``context`` (the whole message around a question), the scores are the mean of
         the question's and the message's: the question decides, the story says what "it" is.
         """
-        scores = self._scores(text)
+        scores, unknown = self._read(text)
         if context is not None:
-            scores = (scores + self._scores(context)) / 2.0
+            context_scores, context_unknown = self._read(context)
+            scores = (scores + context_scores) / 2.0
+            unknown = (unknown + context_unknown) / 2.0
         count = min(limit, len(scores))
         order = np.argsort(-scores, kind="stable")[: count + 1]
         best, runner_up = (
@@ -101,14 +110,17 @@ class IntentClassifier:
             raw = float(scores[i])
             # The winner's lead over the runner-up; every other class trails the winner.
             lead = raw - (runner_up if position == 0 else best)
-            confidence = self.calibration.confidence(raw, lead)
-            result.append(Candidate(self.model.classes[i], round(100.0 * confidence, 1), raw, lead))
+            signals = Signals(raw, lead, unknown)
+            confidence = round(100.0 * self.calibration.confidence(signals), 1)
+            result.append(Candidate(self.model.classes[i], confidence, signals))
         return result
 
-
-    def _scores(self, text: str) -> NDArray[np.float32]:
+    def _read(self, text: str) -> tuple[NDArray[np.float32], float]:
+        """Every class's decision score for ``text``, and the share of unknown topic words."""
         canonical = self.normalizer.canonical_tokens(text)
-        return self.model.scores(*self.model.space.text_vector(text, canonical))
+        space = self.model.space
+        scores = self.model.scores(*space.text_vector(text, canonical))
+        return scores, unknown_share(word_features(canonical), space)
 
 
 def training_data(knowledge: Knowledge) -> tuple[list[str], list[str]]:
@@ -163,8 +175,7 @@ def _save(path: Path, model: LinearModel, calibration: Calibration) -> None:
                 bias=model.bias,
                 calibration=np.array(
                     [
-                        calibration.weight_top,
-                        calibration.weight_margin,
+                        *calibration.weights,
                         calibration.intercept,
                         calibration.answer,
                         calibration.clarify,
@@ -189,11 +200,12 @@ def _load(path: Path) -> tuple[LinearModel, Calibration] | None:
             model = LinearModel(
                 tuple(str(c) for c in data["classes"]), space, data["weights"], data["bias"]
             )
-            top, margin, intercept, answer, clarify, held_out = (
+            top, lead, unknown, intercept, answer, clarify, held_out = (
                 float(v) for v in data["calibration"]
             )
             notes = tuple(str(n) for n in data["notes"])
     except (OSError, ValueError, KeyError) as exc:
         logger.warning("model cache %s unreadable (%s): training again", path.name, exc)
         return None
-    return model, Calibration(top, margin, intercept, answer, clarify, int(held_out), notes)
+    weights = (top, lead, unknown)
+    return model, Calibration(weights, intercept, answer, clarify, int(held_out), notes)

@@ -36,9 +36,13 @@ _CHAR_BLOCK = 1
 _TOKEN_CACHE_LIMIT = 50_000
 
 
+WORD_PREFIX = "w "  # word-block features: "w qi" (a word), "b what qi" (a pair)
+
+
 def word_features(canonical: Sequence[str]) -> list[str]:
     """Canonical words and word pairs."""
-    return [f"w {t}" for t in canonical] + [f"b {a} {b}" for a, b in itertools.pairwise(canonical)]
+    pairs = [f"b {a} {b}" for a, b in itertools.pairwise(canonical)]
+    return [f"{WORD_PREFIX}{t}" for t in canonical] + pairs
 
 
 def char_ngrams(token: str) -> list[str]:

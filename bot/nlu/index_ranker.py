@@ -36,8 +36,7 @@ class IndexRanker:
     def __init__(self, knowledge: Knowledge, normalizer: TextNormalizer) -> None:
         self.matcher = Matcher(knowledge, normalizer)
         self.calibration = Calibration(
-            0.0,
-            0.0,
+            (0.0, 0.0, 0.0),
             0.0,
             INDEX_ANSWER,
             INDEX_CLARIFY,
