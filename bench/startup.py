@@ -8,14 +8,16 @@ before it starts the child; the child prints the time once it is ready. Both rea
 exec, interpreter start-up, imports, loading and validating the content, building the
 index. Peak memory is the child's ``VmHWM`` (peak resident set) at that moment.
 
-Three kinds of child, median of several runs each:
+Four kinds of child, median of several runs each:
 
 * ``interpreter``: nothing but the timing code, the floor every Python program pays;
-* ``engine ready``: content loaded and the index built (``DialogueEngine``), the issue's
-  definition of ready, and what the terminal tools need;
-* ``bot ready``: also python-telegram-bot imported and the Application built (handlers,
-  rate limiter, analytics store), everything ``python -m bot run`` does before it first
-  talks to Telegram.
+* ``engine ready``: content loaded and the matcher ready (``DialogueEngine``) from the model
+  cache, as on every restart with unchanged content; what the terminal tools need;
+* ``engine ready, training``: the same with no cache: the matcher is trained and calibrated
+  (cross-validation), as on the first start after the content changed;
+* ``bot ready``: from the cache, with python-telegram-bot imported and the Application built
+  (handlers, rate limiter, analytics store), everything ``python -m bot run`` does before it
+  first talks to Telegram.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.common import PROJECT_ROOT, Row, fmt_bytes, fmt_ns, median, table
 
-READY_TARGET_S = 1.0
-MEMORY_TARGET = 80_000_000  # decimal megabytes: the stricter reading of "80 MB"
+# Targets (issue 9): ready within 1 s from the cache, 3 s when training; the bot within
+# 150 MB; the engine alone within the 80 MB of the earlier benchmark (decimal megabytes).
+TIME_TARGETS_S = {"engine ready": 1.0, "engine ready, training": 3.0, "bot ready": 1.0}
+MEMORY_TARGETS = {"engine ready": 80_000_000, "bot ready": 150_000_000}
 
 # The child's first statement reads the clock, so the import of ``time`` is all that
 # precedes it; everything after it is what the bot needs to become ready.
@@ -68,7 +73,14 @@ if "analytics_salt" in names:
     extra["analytics_salt"] = "benchmark-salt"
 application = build_application(BotSettings(token="777000:offline-benchmark", **extra), knowledge)
 """
-KINDS = {"interpreter": "", "engine ready": _ENGINE, "bot ready": _BOT}
+KINDS = {
+    "interpreter": "",
+    "engine ready": _ENGINE,
+    "engine ready, training": _ENGINE,
+    "bot ready": _BOT,
+}
+# An empty MODEL_CACHE_DIR means "no cache": every start trains.
+_NO_CACHE = {"engine ready, training"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,13 @@ class StartupResult:
 def start_once(kind: str, directory: str) -> StartRun:
     """Start one child of ``kind`` and time it."""
     code = _PROLOGUE + KINDS[kind] + _EPILOGUE
-    env = {**os.environ, "BENCH_DIR": directory, "PYTHONPATH": str(PROJECT_ROOT)}
+    cache = "" if kind in _NO_CACHE else str(Path(directory) / "model-cache")
+    env = {
+        **os.environ,
+        "BENCH_DIR": directory,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "MODEL_CACHE_DIR": cache,
+    }
     spawned = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -126,7 +144,8 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Startup
     runs: dict[str, list[StartRun]] = {kind: [] for kind in KINDS}
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as directory:
         for kind in KINDS:
-            start_once(kind, directory)  # untimed: fills the OS file cache and .pyc files
+            # Untimed: fills the OS file cache, the .pyc files and the model cache.
+            start_once(kind, directory)
         for number in range(repeats):
             log(f"  start-up: round {number + 1}/{repeats} ...")
             # Interleaved, so a noisy moment on the machine is shared by all kinds.
@@ -156,8 +175,9 @@ def report(results: Sequence[StartupResult]) -> str:
     notes = (
         "Times from just before the parent starts the child (time.monotonic, system-wide); "
         "medians. Peak RSS = the child's VmHWM when ready.\n"
-        "engine ready = content loaded and validated, index built; bot ready = also the PTB "
-        "Application built (no network)."
+        "engine ready = content loaded and validated, matcher loaded from its cache (or, "
+        "'training', trained and calibrated); bot ready = also the PTB Application built "
+        "(no network)."
     )
     return f"Start-up: fresh processes, shipped content\n{body}\n\n{notes}"
 
@@ -167,20 +187,22 @@ def rows(results: Sequence[StartupResult]) -> list[Row]:
     for result in results:
         if result.kind == "interpreter":
             continue
+        limit = TIME_TARGETS_S[result.kind]
         summary.append(
             Row(
                 f"start-up: {result.kind}, time",
                 fmt_ns(1e9 * result.ready_s),
-                "< 1 s",
-                result.ready_s < READY_TARGET_S,
+                f"<= {limit:g} s",
+                result.ready_s <= limit,
             )
         )
+        memory = MEMORY_TARGETS.get(result.kind)
         summary.append(
             Row(
                 f"start-up: {result.kind}, peak memory",
                 f"{result.peak_bytes / 1e6:.1f} MB ({fmt_bytes(result.peak_bytes)})",
-                "< 80 MB",
-                result.peak_bytes < MEMORY_TARGET,
+                f"<= {memory / 1e6:.0f} MB" if memory else "info",
+                result.peak_bytes <= memory if memory else None,
             )
         )
     return summary

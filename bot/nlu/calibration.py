@@ -24,7 +24,7 @@ import os
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +36,7 @@ from bot.nlu.linear_model import LinearModel
 
 WRONG_ANSWER_COST = 3.0
 CLARIFY_CHOICES = 3
-DEFAULT_FOLDS = 5
+DEFAULT_FOLDS = 4  # as good as 5 on every set we measure, and a fold's training less
 MIN_HELD_OUT = 30  # fewer held-out predictions than this cannot calibrate anything
 # Used when the content is too small to calibrate (and as bounds when it is not).
 FALLBACK_ANSWER = 0.75
@@ -91,10 +91,12 @@ def cross_validate(
     words: Sequence[list[str]],
     folds: int = DEFAULT_FOLDS,
     seed: int = 0,
+    pool: Executor | None = None,
 ) -> list[HeldOut]:
     """Held-out predictions for every example of a class with at least two examples.
 
-    Folds train in parallel threads: the SVM solver runs outside the GIL.
+    Folds train in parallel threads (``pool``, or one of our own): the SVM solver runs
+    outside the GIL.
     """
     fold_of = np.asarray(assign_folds(labels, folds, seed))
 
@@ -112,8 +114,10 @@ def cross_validate(
             for i, row in pairs
         ]
 
-    with ThreadPoolExecutor(max_workers=min(folds, os.cpu_count() or 1)) as pool:
+    if pool is not None:
         return [result for part in pool.map(run, range(folds)) for result in part]
+    with ThreadPoolExecutor(max_workers=min(folds, os.cpu_count() or 1)) as own:
+        return [result for part in own.map(run, range(folds)) for result in part]
 
 
 def assign_folds(labels: Sequence[str], folds: int, seed: int = 0) -> list[int]:

@@ -10,11 +10,13 @@ answering with it is right.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,12 +80,18 @@ class IntentClassifier:
         if cached is not None:
             model, calibration = cached
             return cls(normalizer, model, calibration)
-        documents = [raw_features(t, normalizer.canonical_tokens(t)) for t in texts]
-        counts = CountMatrix.build(documents)
-        model = LinearModel.fit(*counts.tfidf(), labels)
-        silent = frozenset({OUT_OF_SCOPE})
-        words = [words for words, _ in documents]
-        calibration = calibrate(cross_validate(counts, labels, words, folds), silent)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            # scikit-learn takes a good half second to import: meanwhile, count features.
+            pool.submit(importlib.import_module, "sklearn.svm")
+            documents = [raw_features(t, normalizer.canonical_tokens(t)) for t in texts]
+            counts = CountMatrix.build(documents)
+            # The final model trains beside the cross-validation folds (the solver runs
+            # outside the GIL, so they share the cores).
+            final = pool.submit(lambda: LinearModel.fit(*counts.tfidf(), labels))
+            words = [words for words, _ in documents]
+            held_out = cross_validate(counts, labels, words, folds, pool=pool)
+            model = final.result()
+        calibration = calibrate(held_out, frozenset({OUT_OF_SCOPE}))
         if directory:
             _save(directory / f"{key}.npz", model, calibration)
         return cls(normalizer, model, calibration)

@@ -28,8 +28,6 @@ from numpy.typing import NDArray
 from bot.text_normalizer import basic_tokens
 
 CHAR_NGRAMS = (2, 5)
-_WORD_BLOCK = 0
-_CHAR_BLOCK = 1
 
 # Distinct words whose character columns are remembered (people reuse their words; typos
 # and gibberish are new each time, so the memory is bounded).
@@ -135,24 +133,29 @@ class CountMatrix:
         """Count every document's features once."""
         from scipy.sparse import csr_matrix
 
-        column: dict[tuple[int, str], int] = {}
+        # A word feature ("w qi", "b what qi") has a space inside; a character n-gram has
+        # spaces only at its ends, so one dictionary holds both blocks without clashes.
+        column: dict[str, int] = {}
+        is_char: list[bool] = []
         indices: list[int] = []
-        data: list[float] = []
+        data: list[int] = []
         indptr = [0]
         for words, chars in documents:
-            for block, features in ((_WORD_BLOCK, words), (_CHAR_BLOCK, chars)):
+            for char_block, features in ((False, words), (True, chars)):
                 for feature, count in Counter(features).items():
-                    indices.append(column.setdefault((block, feature), len(column)))
+                    index = column.get(feature)
+                    if index is None:
+                        index = column[feature] = len(is_char)
+                        is_char.append(char_block)
+                    indices.append(index)
                     data.append(count)
             indptr.append(len(indices))
-        keys = list(column)
         matrix = csr_matrix(
             (np.asarray(data, np.float32), np.asarray(indices, np.int32), np.asarray(indptr)),
-            shape=(len(documents), len(keys)),
+            shape=(len(documents), len(column)),
         )
         matrix.sort_indices()
-        is_char = np.array([block == _CHAR_BLOCK for block, _ in keys], np.bool_)
-        return cls([feature for _, feature in keys], is_char, matrix)
+        return cls(list(column), np.asarray(is_char, np.bool_), matrix)
 
     def tfidf(self, fit_rows: NDArray[np.intp] | None = None) -> tuple[FeatureSpace, Any]:
         """The feature space of ``fit_rows`` (all rows when None) and every row's TF-IDF
