@@ -32,7 +32,7 @@ from bench import clinc150
 from bench.common import PROJECT_ROOT, Row, fmt_ns, fmt_pct, median, percentile, table
 from bot.content_loader import load_knowledge
 from bot.engine import SAFETY, DialogueEngine
-from bot.evaluation import EvalItem, load_eval_set
+from bot.evaluation import EvalItem, judged, load_eval_set
 from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
 
@@ -129,7 +129,7 @@ def _measure_content(
             started = time.perf_counter_ns()
             reply = engine.respond(item.text)
             respond_ns.append(time.perf_counter_ns() - started)
-            bot.append(reply.answered_intent)
+            bot.append(judged(item, reply))
         naive = [_naive(item.text, texts, labels) for item in scored]
         probabilities, predicted = baseline.predict([i.text for i in scored])
         at = {

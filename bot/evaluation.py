@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.engine import DialogueEngine
+from bot.engine import DialogueEngine, Reply
 from bot.knowledge import Knowledge, freeze
 from bot.nlu.calibration import assign_folds
 from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, training_data
@@ -17,11 +17,16 @@ from bot.yaml_source import read_yaml
 
 @dataclass(frozen=True)
 class EvalItem:
-    """A labelled question: ``expect`` is an intent id, "safety", or None for out of scope."""
+    """A labelled question: ``expect`` is an intent id, "safety", or None for out of scope.
+
+    ``accept``: other labels that also count as right, where two independent annotators
+    read the question differently (None among them: not answering is right too).
+    """
 
     text: str
     expect: str | None
     kind: str | None = None
+    accept: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,15 @@ def load_eval_set(path: Path) -> list[EvalItem]:
             raise ValueError(f"{path}: item {position + 1} needs 'text' and 'expect'")
         expect = raw["expect"]
         kind = raw.get("kind")
+        accept = raw.get("accept") or []
+        if not isinstance(accept, list):
+            raise ValueError(f"{path}: item {position + 1}: 'accept' must be a list of labels")
         items.append(
             EvalItem(
                 raw["text"],
                 None if expect is None else str(expect),
                 None if kind is None else str(kind),
+                tuple(None if a is None else str(a) for a in accept),
             )
         )
     return items
@@ -66,14 +75,11 @@ def evaluate(engine: DialogueEngine, items: Sequence[EvalItem]) -> list[EvalResu
     results = []
     for item in items:
         reply = engine.respond(item.text)
-        answered = reply.answered_intent
-        if item.expect is not None and item.expect in reply.also:
-            answered = item.expect  # a message asking two things got both answers
         results.append(
             EvalResult(
                 item.text,
                 item.expect,
-                answered,
+                judged(item, reply),
                 reply.score,
                 reply.kind.value,
                 item.kind,
@@ -122,6 +128,15 @@ def _without(knowledge: Knowledge, kept: set[str]) -> Knowledge:
         out_of_scope=tuple(e for e in knowledge.out_of_scope if e.text in kept),
         not_offered=tuple(e for e in knowledge.not_offered if e.text in kept),
     )
+
+
+def judged(item: EvalItem, reply: Reply) -> str | None:
+    """What the reply counts as for this item: the expected label when any of the reply's
+    answers is acceptable (a message asking two things gets both answers; ``accept``),
+    else the intent answered first (None when the bot did not answer)."""
+    answered = [reply.answered_intent, *reply.also] if reply.answered_intent else [None]
+    acceptable = {item.expect, *item.accept}
+    return item.expect if acceptable & set(answered) else answered[0]
 
 
 def _rate(hits: int, total: int) -> float | None:
