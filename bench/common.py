@@ -30,6 +30,30 @@ class Row:
         return "-" if self.met is None else ("yes" if self.met else "NO")
 
 
+@dataclass(frozen=True)
+class Accuracy:
+    """Top-1 answers against the right ones: in scope answered with the right intent, out of
+    scope rejected, right overall, and answers with a wrong topic (share of all)."""
+
+    in_scope: float
+    out_of_scope: float
+    overall: float
+    wrong: float
+
+    @classmethod
+    def of(cls, expected: Sequence[str | None], got: Sequence[str | None]) -> Accuracy:
+        pairs = list(zip(expected, got, strict=True))
+        inside = [e == g for e, g in pairs if e is not None]
+        outside = [g is None for e, g in pairs if e is None]
+        wrong = [g is not None and g != e for e, g in pairs]
+        return cls(share(inside), share(outside), share(inside + outside), share(wrong))
+
+
+def share(flags: Sequence[bool]) -> float:
+    """Share of true flags; NaN for none."""
+    return sum(flags) / len(flags) if flags else math.nan
+
+
 def percentile(samples: Sequence[float], q: float) -> float:
     """Nearest-rank percentile: an observed sample, so p99 of 1,000 is the 10th worst."""
     if not samples:

@@ -32,6 +32,7 @@ from rapidfuzz.utils import default_process
 
 from bench.common import (
     PROJECT_ROOT,
+    Accuracy,
     Row,
     fmt_bytes,
     fmt_ns,
@@ -39,6 +40,7 @@ from bench.common import (
     fmt_ratio,
     median,
     percentile,
+    share,
     table,
 )
 from bench.kb_generator import Query, generate
@@ -81,22 +83,6 @@ class Timings:
     @property
     def mean(self) -> float:
         return sum(self.samples) / len(self.samples) if self.samples else math.nan
-
-
-@dataclass(frozen=True)
-class Accuracy:
-    """Share of right top-1 answers: in scope (right intent) and out of scope (rejected)."""
-
-    in_scope: float
-    out_of_scope: float
-    overall: float
-
-    @classmethod
-    def of(cls, expected: Sequence[str | None], got: Sequence[str | None]) -> Accuracy:
-        pairs = list(zip(expected, got, strict=True))
-        inside = [e == g for e, g in pairs if e is not None]
-        outside = [g is None for e, g in pairs if e is None]
-        return cls(_share(inside), _share(outside), _share(inside + outside))
 
 
 @dataclass(frozen=True)
@@ -248,7 +234,7 @@ def _measure(case: _Case, log: Callable[[str], None]) -> MatchingResult:
     }
     best_cutoff = max(sweep, key=lambda c: (sweep[c].overall, -abs(c - NAIVE_CUTOFF)))
     naive_at_cutoff = [_naive_top1(naive_top[i], NAIVE_CUTOFF) for i in scored]
-    agreement = _share(
+    agreement = share(
         [b == n for b, n in zip((bot_top[i] for i in scored), naive_at_cutoff, strict=True)]
     )
     return MatchingResult(
@@ -317,10 +303,6 @@ def _bot_top1(ranked: Sequence[Candidate], clarify: float) -> str | None:
 def _naive_top1(best: tuple[str | None, float], cutoff: float) -> str | None:
     label, score = best
     return label if score >= cutoff else None
-
-
-def _share(flags: Sequence[bool]) -> float:
-    return sum(flags) / len(flags) if flags else math.nan
 
 
 def report(results: Sequence[MatchingResult]) -> str:

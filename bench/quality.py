@@ -29,7 +29,16 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from bench import clinc150
-from bench.common import PROJECT_ROOT, Row, fmt_ns, fmt_pct, median, percentile, table
+from bench.common import (
+    PROJECT_ROOT,
+    Accuracy,
+    Row,
+    fmt_ns,
+    fmt_pct,
+    median,
+    percentile,
+    table,
+)
 from bot.content_loader import load_knowledge
 from bot.engine import SAFETY, DialogueEngine
 from bot.evaluation import EvalItem, judged, load_eval_set
@@ -49,25 +58,8 @@ WRONG_TOPIC_TARGET = 0.02
 P99_TARGETS_NS = {"shipped": 1_000_000, "CLINC150": 2_000_000}
 
 
-@dataclass(frozen=True)
-class Score:
-    in_scope: float
-    rejected: float
-    wrong: float
-
-    @classmethod
-    def of(cls, expected: Sequence[str | None], got: Sequence[str | None]) -> Score:
-        pairs = list(zip(expected, got, strict=True))
-        ins = [(e, g) for e, g in pairs if e is not None]
-        outs = [g for e, g in pairs if e is None]
-        return cls(
-            sum(e == g for e, g in ins) / len(ins) if ins else float("nan"),
-            sum(g is None for g in outs) / len(outs) if outs else float("nan"),
-            sum(g is not None and g != e for e, g in pairs) / len(pairs),
-        )
-
-    def cells(self) -> list[str]:
-        return [fmt_pct(self.in_scope), fmt_pct(self.rejected), fmt_pct(self.wrong)]
+def _cells(score: Accuracy) -> list[str]:
+    return [fmt_pct(score.in_scope), fmt_pct(score.out_of_scope), fmt_pct(score.wrong)]
 
 
 @dataclass(frozen=True)
@@ -75,10 +67,10 @@ class SetResult:
     name: str
     content: str
     items: int
-    bot: Score
-    naive: Score
-    lr: Score
-    lr_best: Score
+    bot: Accuracy
+    naive: Accuracy
+    lr: Accuracy
+    lr_best: Accuracy
     lr_best_threshold: float
     respond_ns: tuple[int, ...]
 
@@ -133,20 +125,20 @@ def _measure_content(
         naive = [_naive(item.text, texts, labels) for item in scored]
         probabilities, predicted = baseline.predict([i.text for i in scored])
         at = {
-            t: Score.of(
+            t: Accuracy.of(
                 expected,
                 [p if q >= t else None for p, q in zip(predicted, probabilities, strict=True)],
             )
             for t in np.arange(0.05, 1.0, 0.05).round(2)
         }
-        best = max(at, key=lambda t: at[t].in_scope + at[t].rejected - 3 * at[t].wrong)
+        best = max(at, key=lambda t: at[t].in_scope + at[t].out_of_scope - 3 * at[t].wrong)
         results.append(
             SetResult(
                 name,
                 content,
                 len(scored),
-                Score.of(expected, bot),
-                Score.of(expected, naive),
+                Accuracy.of(expected, bot),
+                Accuracy.of(expected, naive),
                 at[LR_THRESHOLD],
                 at[best],
                 float(best),
@@ -212,10 +204,10 @@ def report(results: Sequence[SetResult]) -> str:
         [
             r.name,
             str(r.items),
-            " / ".join(r.bot.cells()),
-            " / ".join(r.naive.cells()),
-            " / ".join(r.lr.cells()),
-            " / ".join(r.lr_best.cells()) + f" @{r.lr_best_threshold:.2f}",
+            " / ".join(_cells(r.bot)),
+            " / ".join(_cells(r.naive)),
+            " / ".join(_cells(r.lr)),
+            " / ".join(_cells(r.lr_best)) + f" @{r.lr_best_threshold:.2f}",
             f"{fmt_ns(median(r.respond_ns))} / {fmt_ns(percentile(r.respond_ns, 99))}",
         ]
         for r in results
@@ -230,11 +222,13 @@ def rows(results: Sequence[SetResult]) -> list[Row]:
         summary.append(
             Row(
                 f"quality: {r.name}, in scope / out of scope",
-                f"{fmt_pct(r.bot.in_scope)} / {fmt_pct(r.bot.rejected)} "
-                f"(naive {fmt_pct(r.naive.in_scope)} / {fmt_pct(r.naive.rejected)}, "
-                f"tf-idf+LR {fmt_pct(r.lr.in_scope)} / {fmt_pct(r.lr.rejected)})",
+                f"{fmt_pct(r.bot.in_scope)} / {fmt_pct(r.bot.out_of_scope)} "
+                f"(naive {fmt_pct(r.naive.in_scope)} / {fmt_pct(r.naive.out_of_scope)}, "
+                f"tf-idf+LR {fmt_pct(r.lr.in_scope)} / {fmt_pct(r.lr.out_of_scope)})",
                 f">= {target[0]:.0%} / {target[1]:.0%}" if target else "info",
-                (r.bot.in_scope >= target[0] and r.bot.rejected >= target[1]) if target else None,
+                (r.bot.in_scope >= target[0] and r.bot.out_of_scope >= target[1])
+                if target
+                else None,
             )
         )
         summary.append(
