@@ -13,12 +13,13 @@ import re
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
 _QUESTION_WORDS = (
     r"how|what|whats|when|where|why|who|which|can|could|do|does|did|is|are|will|would|"
-    r"should|may|might|have|has|any|whats"
+    r"should|may|might|have|has|any"
 )
 _QUESTION_START = re.compile(rf"^\W*({_QUESTION_WORDS})\b", re.IGNORECASE)
-# "..., and does it hurt", "...; what about", "... also how long": a second question starts.
+# "..., and does it hurt", "...; what about", "... also how long", "cost/ does insurance
+# cover it": a second question starts.
 _SECOND_QUESTION = re.compile(
-    rf"\s*(?:[,;]\s*(?:and|also|plus)?|\s(?:and|also|plus))\s+(?=(?:{_QUESTION_WORDS})\b)",
+    rf"\s*(?:[,;/]\s*(?:and|also|plus)?|\s(?:and|also|plus))\s*(?=(?:{_QUESTION_WORDS})\b)",
     re.IGNORECASE,
 )
 MAX_UNITS = 12  # a very long message: its first questions are enough
@@ -30,6 +31,7 @@ def is_question(sentence: str) -> bool:
 
 
 def sentences_of(text: str) -> list[str]:
+    """The sentences of ``text`` (a line break ends one too)."""
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
