@@ -11,6 +11,7 @@ import pytest
 from bot.content_loader import check_content, load_knowledge
 from bot.engine import DialogueEngine, FallbackReason, ReplyKind
 from bot.nlu.features import CountMatrix, raw_features
+from bot.nlu.units import question_units
 from bot.problems import Severity
 from bot.text_normalizer import TextNormalizer
 from tests.conftest import copy_shipped_content
@@ -182,3 +183,31 @@ def test_content_with_few_examples_loads_with_a_warning(tiny_content: Path) -> N
     engine = DialogueEngine(knowledge)
     assert engine.respond("does it hurt").answered_intent == "does_it_hurt"
     assert "fixed thresholds" in " ".join(engine.classifier.calibration.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "units", "story"),
+    [
+        ("what is qi", ["what is qi"], False),
+        ("how much is it and does it hurt?", ["how much is it", "does it hurt?"], False),
+        (
+            "How much is it/ does insurance cover it?",
+            ["How much is it", "does insurance cover it?"],
+            False,
+        ),
+        ("hi, does it hurt", ["hi, does it hurt"], False),  # a greeting is not a question
+        (
+            "I'm 50, how many sessions would I need?",
+            ["I'm 50, how many sessions would I need?"],
+            False,
+        ),
+        (
+            "My skin is dull. A friend loves it. Would it help me?",
+            ["A friend loves it. Would it help me?"],  # the question with the sentence before
+            True,
+        ),
+        ("I want to book. Thursday works.", ["I want to book.", "Thursday works."], False),
+    ],
+)
+def test_questions_are_found_in_a_message(text: str, units: list[str], story: bool) -> None:
+    assert question_units(text) == (units, story)
