@@ -70,3 +70,15 @@ def test_a_random_salt_is_kept_beside_the_database(tmp_path: Path) -> None:
 def test_a_bad_value_is_named(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         BotSettings.from_env({**TOKEN, variable: value})
+
+
+def test_webhook_without_a_secret_gets_a_random_one() -> None:
+    """A webhook that accepts anyone's updates must never run (forged staff replies)."""
+    environ = {"TELEGRAM_BOT_TOKEN": "123:abc", "WEBHOOK_URL": "https://bot.example.org/hook"}
+    first = BotSettings.from_env(environ)
+    second = BotSettings.from_env(environ)
+    assert first.webhook_secret and second.webhook_secret
+    assert first.webhook_secret != second.webhook_secret  # random, not a constant in code
+    assert len(first.webhook_secret) >= 32
+    assert BotSettings.from_env({**environ, "WEBHOOK_SECRET": "mine"}).webhook_secret == "mine"
+    assert BotSettings.from_env({"TELEGRAM_BOT_TOKEN": "123:abc"}).webhook_secret is None

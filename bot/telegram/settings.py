@@ -57,6 +57,11 @@ class BotSettings:
         webhook_secret = environ.get("WEBHOOK_SECRET", "").strip() or None
         if webhook_secret is not None and not _valid_secret(webhook_secret):
             raise SettingsError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if webhook_url is not None and webhook_secret is None:
+            # Never serve a webhook that accepts updates from anyone who knows its URL: this
+            # run gets a random secret, which set_webhook gives Telegram at start. Several
+            # workers behind one URL must share one, so they need WEBHOOK_SECRET set.
+            webhook_secret = secrets.token_urlsafe(32)
         database_path = Path(environ.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH)
         return cls(
             token=token,

@@ -70,3 +70,30 @@ def test_webhook_mode_checks_the_secret_and_answers(knowledge: Knowledge, tmp_pa
             reply = emu.wait_for_message(chat, timeout=20)
             assert reply["text"] == shown(knowledge.responses["pricing"].answer)
             emu.assert_clean()
+
+
+def test_webhook_without_a_configured_secret_still_refuses_forged_updates(
+    knowledge: Knowledge, tmp_path: Path
+) -> None:
+    """No WEBHOOK_SECRET set: the run makes its own, gives it to Telegram, and a forged
+    update (anyone who knows the URL) is refused."""
+    port = free_port()
+    with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
+        settings = {"WEBHOOK_URL": "https://faq-bot.example.org/telegram", "PORT": str(port)}
+        with bot_process(emu, tmp_path / "bot.sqlite3", **settings):
+            emu.wait_for_call("setWebhook", timeout=30)
+            wait_for_server(port)
+            webhook = emu.webhook
+            assert webhook is not None
+            secret = str(webhook["secret_token"])
+            assert len(secret) >= 32
+            user = emu.add_user("Hal")
+            chat = emu.private_chat(user)
+            emu.send_text(user, chat, "how much is a session?")
+            (update,) = emu.pending_updates
+            local = f"http://127.0.0.1:{port}/telegram"
+            assert post(local, update, secret=None) == 403
+            assert post(local, update, secret=secret) == 200
+            reply = emu.wait_for_message(chat, timeout=20)
+            assert reply["text"] == shown(knowledge.responses["pricing"].answer)
+            emu.assert_clean()
