@@ -13,10 +13,15 @@ class SafetyScreen:
     """Matches the content's safety patterns against a question's normalised words."""
 
     def __init__(self, patterns: Iterable[SafetyPattern]) -> None:
-        self._patterns = tuple(re.compile(p.pattern) for p in patterns)
+        # One alternation, one scan per text, instead of a scan per pattern: every question
+        # passes here. The loader has compiled each pattern on its own already.
+        sources = [f"(?:{p.pattern})" for p in patterns]
+        self._pattern = re.compile("|".join(sources)) if sources else None
 
     def flags(self, question: str, corrected_words: Iterable[str] = ()) -> bool:
         """True if the question mentions a safety topic, as typed or after typo correction."""
+        if self._pattern is None:
+            return False
         as_typed = " ".join(basic_tokens(question))
         corrected = " ".join(corrected_words)
-        return any(p.search(as_typed) or p.search(corrected) for p in self._patterns)
+        return bool(self._pattern.search(as_typed) or self._pattern.search(corrected))

@@ -17,16 +17,16 @@ DATA = Path(__file__).parent / "data"
 # Floors a little under the figures measured when the learned matcher landed (README,
 # "Evaluation"): a change that makes answers worse fails here. eval_set is a tuning set;
 # holdout_set and realworld_dev are only ever run for totals like these.
-IN_SCOPE_TARGET = 0.9
-OUT_OF_SCOPE_TARGET = 0.94
-HOLDOUT_IN_SCOPE_FLOOR = 0.86
-HOLDOUT_OUT_OF_SCOPE_FLOOR = 0.92
-REALWORLD_IN_SCOPE_FLOOR = 0.65
-REALWORLD_OUT_OF_SCOPE_FLOOR = 0.88
+IN_SCOPE_TARGET = 0.92
+OUT_OF_SCOPE_TARGET = 0.95
+HOLDOUT_IN_SCOPE_FLOOR = 0.87
+HOLDOUT_OUT_OF_SCOPE_FLOOR = 0.93
+REALWORLD_IN_SCOPE_FLOOR = 0.7
+REALWORLD_OUT_OF_SCOPE_FLOOR = 0.92
 COPIED_MIN_WORDS = 8
 NEAR_COPY = 90.0  # rapidfuzz ratio of the normalised texts
 # A confident wrong answer is the worst outcome: its share of all messages, per set.
-WRONG_TOPIC_CEILING = {"eval_set": 0.02, "holdout_set": 0.025, "realworld_dev": 0.08}
+WRONG_TOPIC_CEILING = {"eval_set": 0.015, "holdout_set": 0.025, "realworld_dev": 0.06}
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,9 @@ class IntentClassifier:
         self.normalizer = normalizer
         self.model = model
         self.calibration = calibration
+        # A long message is read whole and again as the context of each question in it;
+        # people also repeat themselves. The scores are never changed in place.
+        self._read = lru_cache(maxsize=256)(self._read_text)
 
     @classmethod
     def build(
@@ -123,7 +127,7 @@ class IntentClassifier:
             result.append(Candidate(self.model.classes[i], confidence, signals))
         return result
 
-    def _read(self, text: str) -> tuple[NDArray[np.float32], float]:
+    def _read_text(self, text: str) -> tuple[NDArray[np.float32], float]:
         """Every class's decision score for ``text``, and the share of unknown topic words."""
         canonical = self.normalizer.canonical_tokens(text)
         space = self.model.space
