@@ -79,6 +79,7 @@ def test_webhook_without_a_secret_gets_a_random_one() -> None:
     second = BotSettings.from_env(environ)
     assert first.webhook_secret and second.webhook_secret
     assert first.webhook_secret != second.webhook_secret  # random, not a constant in code
-    assert len(first.webhook_secret) >= 32
-    assert BotSettings.from_env({**environ, "WEBHOOK_SECRET": "mine"}).webhook_secret == "mine"
+    assert len(first.webhook_secret) >= 32 and first.webhook_secret_generated
+    mine = BotSettings.from_env({**environ, "WEBHOOK_SECRET": "mine"})
+    assert (mine.webhook_secret, mine.webhook_secret_generated) == ("mine", False)
     assert BotSettings.from_env({"TELEGRAM_BOT_TOKEN": "123:abc"}).webhook_secret is None

@@ -177,6 +177,11 @@ def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = 
     application = build_application(settings, knowledge, content_dir=content_dir)
     if settings.webhook_url:
         log.info("starting webhook server on port %d", settings.port)
+        if settings.webhook_secret_generated:
+            log.warning(
+                "WEBHOOK_SECRET is not set: this run registered a random secret with Telegram "
+                "(set WEBHOOK_SECRET when several workers share the webhook URL)"
+            )
         application.run_webhook(
             listen="0.0.0.0",  # the platform routes public traffic to this port
             port=settings.port,

@@ -27,6 +27,8 @@ class BotSettings:
     admin_ids: frozenset[int] = frozenset()
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # True when WEBHOOK_SECRET was unset and this run made its own (said in the log).
+    webhook_secret_generated: bool = False
     port: int = 8443
     channel_id: str | int | None = None
     discussion_replies: bool = True
@@ -57,7 +59,8 @@ class BotSettings:
         webhook_secret = environ.get("WEBHOOK_SECRET", "").strip() or None
         if webhook_secret is not None and not _valid_secret(webhook_secret):
             raise SettingsError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-        if webhook_url is not None and webhook_secret is None:
+        generated = webhook_url is not None and webhook_secret is None
+        if generated:
             # Never serve a webhook that accepts updates from anyone who knows its URL: this
             # run gets a random secret, which set_webhook gives Telegram at start. Several
             # workers behind one URL must share one, so they need WEBHOOK_SECRET set.
@@ -69,6 +72,7 @@ class BotSettings:
             admin_ids=_parse_ids("ADMIN_IDS", environ.get("ADMIN_IDS", "")),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
+            webhook_secret_generated=generated,
             port=_parse_port(environ.get("PORT", "").strip()),
             channel_id=_parse_channel(environ.get("CHANNEL_ID", "").strip()),
             discussion_replies=_parse_switch(

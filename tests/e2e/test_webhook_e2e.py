@@ -80,7 +80,7 @@ def test_webhook_without_a_configured_secret_still_refuses_forged_updates(
     port = free_port()
     with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
         settings = {"WEBHOOK_URL": "https://faq-bot.example.org/telegram", "PORT": str(port)}
-        with bot_process(emu, tmp_path / "bot.sqlite3", **settings):
+        with bot_process(emu, tmp_path / "bot.sqlite3", **settings) as running:
             emu.wait_for_call("setWebhook", timeout=30)
             wait_for_server(port)
             webhook = emu.webhook
@@ -97,3 +97,5 @@ def test_webhook_without_a_configured_secret_still_refuses_forged_updates(
             reply = emu.wait_for_message(chat, timeout=20)
             assert reply["text"] == shown(knowledge.responses["pricing"].answer)
             emu.assert_clean()
+    assert "WEBHOOK_SECRET is not set" in running.log  # the operator is told
+    assert secret not in running.log  # but the secret itself is never logged
