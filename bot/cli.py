@@ -26,6 +26,7 @@ from bot.paths import default_content_dir
 from bot.problems import Problem, Severity
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
+ENV_FILE = ".env"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; return the process exit status."""
     args = _parser().parse_args(argv)
+    load_env_file(Path.cwd() / ENV_FILE)
     content_dir: Path = getattr(args, "content", None) or default_content_dir()
     command = args.command
     if command == "validate":
@@ -107,6 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     run_console(engine)
     return 0
+
+
+def load_env_file(path: Path) -> None:
+    """Settings from a ``.env`` file (as ``.env.example`` suggests), read once at start;
+    variables already set in the real environment win."""
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
 
 
 def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:

@@ -133,3 +133,33 @@ def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
     assert "gift vouchers?" in gaps.stdout
     missing = run_bot("stats", "--database", str(tmp_path / "none.sqlite3"))
     assert missing.returncode == 1 and "No database" in missing.stderr
+
+
+def test_env_file_is_read_but_never_overrides_the_environment(tmp_path: Path) -> None:
+    """``.env`` in the working folder fills in settings; a real variable keeps its value."""
+    (tmp_path / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=not-a-token\nWEBHOOK_URL=http://insecure.example.org/hook\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "WEBHOOK_URL")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(PROJECT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # The token came from .env (and is malformed: the run stops with a clear message).
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN looks malformed" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(PROJECT), "TELEGRAM_BOT_TOKEN": "123:abc"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # The real token wins; WEBHOOK_URL still comes from .env, and it is not https.
+    assert result.returncode == 2
+    assert "WEBHOOK_URL" in result.stderr and "malformed" not in result.stderr
