@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.content_changes import compare, content_counts
 from bot.content_loader import check_content
 from bot.engine import DialogueEngine, FallbackReason
 from bot.evaluation import (
@@ -21,6 +23,7 @@ from bot.evaluation import (
     report_text,
 )
 from bot.knowledge import Knowledge
+from bot.nlu.classifier import default_cache_dir
 from bot.nlu.units import question_units
 from bot.paths import default_content_dir
 from bot.problems import Problem, Severity
@@ -217,6 +220,8 @@ def _validate(content_dir: Path) -> int:
     _print_problems(problems)
     errors = sum(p.severity is Severity.ERROR for p in problems)
     warnings = len(problems) - errors
+    if knowledge is not None and not errors:
+        _report_changes(content_dir, knowledge)
     if knowledge is not None:
         print(
             f"{content_dir}: {len(knowledge.intents)} intents, "
@@ -226,6 +231,35 @@ def _validate(content_dir: Path) -> int:
     else:
         print(f"{content_dir}: {errors} errors, {warnings} warnings", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _report_changes(content_dir: Path, knowledge: Knowledge) -> None:
+    """What changed since this folder last validated cleanly; a suspect loss is pointed out.
+
+    The counts are kept beside the model cache, one small file per content folder.
+    """
+    counts = content_counts(knowledge)
+    cache = default_cache_dir()
+    if cache is None:
+        return
+    key = hashlib.sha256(str(content_dir.resolve()).encode()).hexdigest()[:16]
+    record = cache / "validated" / f"{key}.json"
+    try:
+        previous = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+    except (OSError, ValueError):
+        previous = None
+    if isinstance(previous, dict):
+        changes = compare({k: int(v) for k, v in previous.items()}, counts)
+        if changes:
+            print("changes since the last clean validation:")
+        for change in changes:
+            flag = "  <- check: lost more than expected (a file cut off?)" if change.suspect else ""
+            print(f"  {change}{flag}")
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(counts), encoding="utf-8")
+    except OSError:
+        pass  # the comparison is a convenience; validation itself has finished
 
 
 def _match(engine: DialogueEngine, text: str) -> int:

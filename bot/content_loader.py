@@ -74,11 +74,13 @@ REQUIRED_MESSAGES = (
     "admin_no_posts",
     "admin_reloaded",
     "admin_reload_failed",
+    "admin_reload_suspect",
     "digest_intro",
 )
 REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")
 REQUIRED_ADMIN_COMMANDS = ("stats", "gaps", "post", "posts", "reload")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")  # Telegram's rule for command names
+SNAPSHOT_ATTEMPTS = 3
 # Fewer examples than this and cross-validation cannot judge an intent (see bot.nlu).
 MIN_CALIBRATION_EXAMPLES = 5
 MAX_INTENT_ID_LENGTH = 50  # leaves room in 64-byte callback data and deep-link payloads
@@ -139,7 +141,42 @@ def load_knowledge(content_dir: Path) -> Knowledge:
 
 
 def check_content(content_dir: Path) -> tuple[Knowledge | None, list[Problem]]:
-    """Like ``load_knowledge`` but return the problems instead of raising."""
+    """Like ``load_knowledge`` but return the problems instead of raising.
+
+    The files are read as one snapshot: when any of them changed while they were read (an
+    editor or a deploy writing them), the content is read again, so answers never mix old
+    and new files; after SNAPSHOT_ATTEMPTS the change is reported as an error.
+    """
+    for _ in range(SNAPSHOT_ATTEMPTS):
+        before = _fingerprint(content_dir)
+        knowledge, problems = _check_once(content_dir)
+        if _fingerprint(content_dir) == before:
+            return knowledge, problems
+    return None, [
+        Problem(
+            f"the content kept changing while it was read ({SNAPSHOT_ATTEMPTS} tries): "
+            "try again when the edit or upload has finished",
+            content_dir,
+        )
+    ]
+
+
+def _fingerprint(content_dir: Path) -> dict[Path, tuple[int, int]]:
+    """Modification time and size of every content file."""
+    paths = [content_dir / SETTINGS_FILE]
+    for folder in ("intents", "responses"):
+        paths += sorted((content_dir / folder).glob("*.y*ml"))
+    stamps = {}
+    for path in paths:
+        try:
+            status = path.stat()
+        except OSError:
+            continue  # a missing file is reported by the read itself
+        stamps[path] = (status.st_mtime_ns, status.st_size)
+    return stamps
+
+
+def _check_once(content_dir: Path) -> tuple[Knowledge | None, list[Problem]]:
     report = _Collector()
     draft = _Draft()
     settings_raw = _read_settings(content_dir / SETTINGS_FILE, report)

@@ -163,3 +163,16 @@ def test_env_file_is_read_but_never_overrides_the_environment(tmp_path: Path) ->
     # The real token wins; WEBHOOK_URL still comes from .env, and it is not https.
     assert result.returncode == 2
     assert "WEBHOOK_URL" in result.stderr and "malformed" not in result.stderr
+
+
+def test_validate_shows_what_changed_since_the_last_clean_run(tmp_path: Path) -> None:
+    content = copy_shipped_content(tmp_path / "content")
+    first = run_bot("validate", "--content", str(content))
+    assert first.returncode == 0 and "changes since" not in first.stdout
+    safety = content / "intents" / "safety.yaml"
+    safety.write_text("\n".join(safety.read_text().split("\n")[:10]) + "\n")  # cut off
+    second = run_bot("validate", "--content", str(content))
+    assert second.returncode == 0  # still valid YAML and content: only the counts tell
+    assert "changes since the last clean validation:" in second.stdout
+    line = next(x for x in second.stdout.splitlines() if "safety patterns:" in x)
+    assert "<- check" in line

@@ -169,3 +169,38 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert "no_such_topic" in reported
     assert "{clinic.fax}" in reported
     assert f"{responses}:" in reported
+
+
+def test_content_changing_while_read_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files written during a read (an upload in progress) never mix into one snapshot."""
+    import bot.content_loader as loader
+
+    content = copy_shipped_content(tmp_path / "content")
+    calls = 0
+    real = loader._check_once
+
+    def edited_during_first_read(folder: Path) -> object:
+        nonlocal calls
+        calls += 1
+        result = real(folder)
+        if calls == 1:  # someone saves a file while we read
+            answers = folder / "responses" / "your_visit.yaml"
+            answers.write_text(answers.read_text() + "\n")
+        return result
+
+    monkeypatch.setattr(loader, "_check_once", edited_during_first_read)
+    knowledge, problems = loader.check_content(content)
+    assert knowledge is not None and calls == 2  # read again, consistent the second time
+
+    def always_edited(folder: Path) -> object:
+        result = real(folder)
+        answers = folder / "responses" / "your_visit.yaml"
+        answers.write_text(answers.read_text() + "\n")
+        return result
+
+    monkeypatch.setattr(loader, "_check_once", always_edited)
+    knowledge, problems = loader.check_content(content)
+    assert knowledge is None
+    assert "kept changing while it was read" in problems[0].message

@@ -13,6 +13,7 @@ from bot.analytics.store import Decision, Source
 from bot.knowledge import Knowledge
 from bot.telegram import services
 from bot.telegram.admin import weekly_digest
+from bot.telegram_html import plain_text
 from tests.conftest import copy_shipped_content
 from tests.telegram_harness import BOT, DISCUSSION, STAFF, Harness, offline_bot
 
@@ -215,6 +216,32 @@ async def test_reload_swaps_good_content_and_keeps_the_old_on_errors(
         bot.application.bot_data[services.ENGINE].knowledge.message("none_of_these")
         == "Something else"
     )
+
+
+async def test_reload_refuses_content_cut_off_in_an_upload(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    """A safety file cut after ten lines still parses; reloading it would drop the safety net."""
+    content: Path = bot.application.bot_data[services.CONTENT_DIR]
+    safety = content / "intents" / "safety.yaml"
+    full = safety.read_text()
+    safety.write_text("\n".join(full.split("\n")[:10]) + "\n")
+    await bot.text("/reload", user_id=ADMIN)
+    refusal = plain_text(bot.request.sent()[-1]["text"])
+    assert refusal.startswith("Not reloaded")
+    patterns = len(knowledge.safety_patterns)
+    assert f"safety patterns: {patterns} -> " in refusal  # what would be lost, before -> after
+    engine = bot.application.bot_data[services.ENGINE]
+    assert engine.respond("I take warfarin, is that ok?").kind.value == "safety"
+
+    await bot.text("/reload confirm", user_id=ADMIN)  # the admin decides: load it anyway
+    assert bot.request.sent()[-1]["text"].startswith("Content reloaded")
+    assert len(bot.application.bot_data[services.ENGINE].knowledge.safety_patterns) < patterns
+
+    safety.write_text(full)
+    await bot.text("/reload", user_id=ADMIN)  # gaining entries back needs no confirmation
+    reloaded = plain_text(bot.request.sent()[-1]["text"])
+    assert reloaded.startswith("Content reloaded") and f"-> {patterns}" in reloaded
 
 
 async def test_discussion_comments(bot: Harness, knowledge: Knowledge) -> None:

@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 
 from bot.analytics.chart import questions_per_day_png
 from bot.analytics.reports import find_gaps, gaps_report, stats_report
+from bot.content_changes import compare, content_counts
 from bot.content_loader import check_content
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
@@ -124,15 +125,24 @@ async def reload_command(update: Update, context: Context) -> None:
         for part in split_message(text):
             await message.reply_text(part)
         return
+    changes = compare(content_counts(current), content_counts(knowledge))
+    listed = "\n".join(f"• {html.escape(str(c), quote=False)}" for c in changes)
+    confirmed = [a.lower() for a in context.args or []] == ["confirm"]
+    if any(c.suspect for c in changes) and not confirmed:
+        # A file cut off in an upload still parses; do not swap in half the safety net.
+        log.warning("reload refused: the new content lost entries")
+        await message.reply_text(f"{current.message('admin_reload_suspect')}\n\n{listed}")
+        return
     context.bot_data[ENGINE] = await asyncio.to_thread(DialogueEngine, knowledge)
     log.info("content reloaded: %d intents", len(knowledge.intents))
     await set_command_menus(context.bot, knowledge, settings_of(context).admin_ids)
     examples = sum(len(i.examples) for i in knowledge.intents.values())
-    await message.reply_text(
+    reloaded = (
         knowledge.message("admin_reloaded")
         .replace("{intents}", str(len(knowledge.intents)))
         .replace("{examples}", str(examples))
     )
+    await message.reply_text(f"{reloaded}\n\n{listed}" if changes else reloaded)
 
 
 async def set_command_menus(bot: Bot, knowledge: Knowledge, admin_ids: frozenset[int]) -> None:
