@@ -259,6 +259,13 @@ async def test_edited_messages_are_not_answered_again(bot: Harness) -> None:
     assert bot.request.sent() == []
 
 
+@pytest.mark.parametrize("command", ["/start pricing", "/help", "/forget", "/human"])
+async def test_edited_commands_do_not_run_again(bot: Harness, command: str) -> None:
+    """Fixing a typo in a sent command is not a second request (the README promises so)."""
+    await bot.send({"edited_message": {**message_dict(command), "edit_date": 1}})
+    assert bot.request.sent() == []
+
+
 async def test_html_like_text_and_very_long_text_are_answered_safely(bot: Harness) -> None:
     await bot.text("<b>hi & does it hurt")
     await bot.text("does it hurt? " + "blah " * 1000)

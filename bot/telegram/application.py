@@ -95,22 +95,25 @@ def build_application(
         }
     )
 
+    # Commands run once, when sent: an edited "/start pricing" or "/stats" is not a new request
+    # (PTB's CommandHandler would take edited messages too).
+    new = _NEW_MESSAGE
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     ordered = [
         # 1. commands for everyone, then the admins' (each checks the user id itself)
-        CommandHandler("start", handlers.start),
-        CommandHandler("help", handlers.help_command),
-        CommandHandler("topics", handlers.topics_command),
-        CommandHandler("book", handlers.book_command),
-        CommandHandler("privacy", handlers.privacy_command),
-        CommandHandler("human", handoff.human_command, filters=private),
-        CommandHandler("forget", handlers.forget_command),
-        CommandHandler("stats", admin.stats_command, filters=private),
-        CommandHandler("gaps", admin.gaps_command, filters=private),
-        CommandHandler("reload", admin.reload_command, filters=private),
-        CommandHandler("post", admin.post_command, filters=private),
-        CommandHandler("posts", admin.posts_command, filters=private),
+        CommandHandler("start", handlers.start, filters=new),
+        CommandHandler("help", handlers.help_command, filters=new),
+        CommandHandler("topics", handlers.topics_command, filters=new),
+        CommandHandler("book", handlers.book_command, filters=new),
+        CommandHandler("privacy", handlers.privacy_command, filters=new),
+        CommandHandler("human", handoff.human_command, filters=new & private),
+        CommandHandler("forget", handlers.forget_command, filters=new),
+        CommandHandler("stats", admin.stats_command, filters=new & private),
+        CommandHandler("gaps", admin.gaps_command, filters=new & private),
+        CommandHandler("reload", admin.reload_command, filters=new & private),
+        CommandHandler("post", admin.post_command, filters=new & private),
+        CommandHandler("posts", admin.posts_command, filters=new & private),
         # 2. buttons: ours by anchored pattern, anything else gets a polite "out of date"
         CallbackQueryHandler(handlers.on_button),
         # 3. inline mode
