@@ -75,6 +75,7 @@ REQUIRED_MESSAGES = (
     "admin_reloaded",
     "admin_reload_failed",
     "admin_reload_suspect",
+    "feedback_already",
     "digest_intro",
 )
 REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")

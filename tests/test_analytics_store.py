@@ -19,6 +19,7 @@ from bot.analytics.store import (
     EventStore,
     SchemaVersionError,
     Source,
+    Vote,
 )
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
@@ -195,7 +196,7 @@ def test_user_ids_are_never_stored_in_clear(tmp_path: Path) -> None:
     with EventStore(path, salt="pepper") as store:
         event = ask(store, Decision.FALLBACK, user_id=user_id, text="hi")
         store.save_handoff(staff_chat_id=-100, staff_message_id=5, user_chat_id=1, user_id=user_id)
-        assert store.set_feedback(event, user_id, helpful=True)
+        assert store.set_feedback(event, user_id, helpful=True) is Vote.SAVED
         expected = hmac.new(b"pepper", str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
         assert store.user_hash(user_id) == expected
     with closing(sqlite3.connect(path)) as db:
@@ -265,20 +266,21 @@ def test_opening_the_database_purges_what_expired_while_the_bot_was_off(
 # -- feedback ------------------------------------------------------------------------------
 
 
-def test_feedback_counts_only_the_asking_users_vote_and_the_last_one(store: EventStore) -> None:
+def test_feedback_counts_only_the_asking_users_first_vote(store: EventStore) -> None:
     first = ask(store, user_id=1)
     second = ask(store, user_id=2)
     ask(store, user_id=3)
 
-    assert not store.set_feedback(first, user_id=2, helpful=False)  # not their answer
-    assert not store.set_feedback(9999, user_id=1, helpful=True)  # no such event
-    assert store.set_feedback(first, user_id=1, helpful=False)
-    assert store.set_feedback(first, user_id=1, helpful=True)  # changed their mind
-    assert store.set_feedback(second, user_id=2, helpful=False)
+    assert store.set_feedback(first, user_id=2, helpful=False) is Vote.UNKNOWN  # not theirs
+    assert store.set_feedback(9999, user_id=1, helpful=True) is Vote.UNKNOWN  # no such event
+    assert store.set_feedback(first, user_id=1, helpful=False) is Vote.SAVED
+    # A double tap before the buttons go: the first vote stands, the second is not counted.
+    assert store.set_feedback(first, user_id=1, helpful=True) is Vote.ALREADY
+    assert store.set_feedback(second, user_id=2, helpful=False) is Vote.SAVED
 
     stats = store.stats(7)
-    assert (stats.helpful_yes, stats.helpful_no) == (1, 1)
-    assert stats.helpful_rate == pytest.approx(0.5)
+    assert (stats.helpful_yes, stats.helpful_no) == (0, 2)  # the double tap did not count
+    assert stats.helpful_rate == pytest.approx(0.0)
 
 
 # -- staff handoff -------------------------------------------------------------------------

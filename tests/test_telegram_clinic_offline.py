@@ -63,6 +63,15 @@ async def test_answers_are_recorded_and_feedback_is_stored(
     stats = bot.store.stats(7)
     assert (stats.answered, stats.helpful_yes) == (1, 1)
 
+    # A double tap (the second press arrives before the buttons are gone): one vote counts,
+    # and the second press is told so rather than thanked again.
+    no = vote.replace(":y", ":n")
+    await bot.press(no, message=message)
+    toast = bot.request.sent("answerCallbackQuery")[-1]
+    assert toast["text"] == knowledge.message("feedback_already")
+    stats = bot.store.stats(7)
+    assert (stats.helpful_yes, stats.helpful_no) == (1, 0)
+
 
 async def test_someone_elses_vote_is_refused(bot: Harness, knowledge: Knowledge) -> None:
     event = bot.store.record(

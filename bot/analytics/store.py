@@ -32,6 +32,14 @@ TOP_INTENTS = 5
 _HASH_LENGTH = 32
 
 
+class Vote(StrEnum):
+    """What became of a Helpful / Not helpful press."""
+
+    SAVED = "saved"
+    ALREADY = "already"  # this answer has the user's vote already
+    UNKNOWN = "unknown"  # no such answer of this user (forgotten, or someone else's)
+
+
 class Decision(StrEnum):
     """What the bot did with a message."""
 
@@ -255,14 +263,23 @@ class EventStore:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
-    def set_feedback(self, event_id: int, user_id: int, helpful: bool) -> bool:
-        """Store a Yes/No vote on an event of that user (a new vote replaces the old one)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "UPDATE events SET feedback = ? WHERE id = ? AND user_hash = ?",
-                (int(helpful), event_id, self.user_hash(user_id)),
+    def set_feedback(self, event_id: int, user_id: int, helpful: bool) -> Vote:
+        """Store the first Yes/No vote on an event of that user; a second press (a double tap
+        before the buttons go) neither overwrites it nor counts twice."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT feedback FROM events WHERE id = ? AND user_hash = ?",
+                (event_id, self.user_hash(user_id)),
+            ).fetchone()
+            if row is None:
+                return Vote.UNKNOWN
+            if row[0] is not None:
+                return Vote.ALREADY
+            db.execute(
+                "UPDATE events SET feedback = ? WHERE id = ? AND feedback IS NULL",
+                (int(helpful), event_id),
             )
-        return cursor.rowcount == 1
+        return Vote.SAVED
 
     def forget_user(self, user_id: int) -> int:
         """Delete every event and handoff of a user; return the number of rows deleted."""

@@ -21,7 +21,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
-from bot.analytics.store import Source
+from bot.analytics.store import Source, Vote
 from bot.engine import Reply, ReplyKind
 from bot.knowledge import Knowledge
 from bot.telegram import admin, discussion, handoff, keyboards
@@ -249,9 +249,14 @@ async def _record_feedback(
     query: CallbackQuery, message: Message, context: Context, event_id: int, helpful: bool
 ) -> None:
     knowledge = engine_of(context).knowledge
-    saved = store_of(context).set_feedback(event_id, query.from_user.id, helpful)
-    await query.answer(_toast(knowledge.message("feedback_thanks" if saved else "stale_button")))
-    if saved:
+    vote = store_of(context).set_feedback(event_id, query.from_user.id, helpful)
+    toast = {
+        Vote.SAVED: "feedback_thanks",
+        Vote.ALREADY: "feedback_already",
+        Vote.UNKNOWN: "stale_button",
+    }[vote]
+    await query.answer(_toast(knowledge.message(toast)))
+    if vote is not Vote.UNKNOWN:
         try:
             await message.edit_reply_markup(
                 reply_markup=keyboards.without_feedback(message.reply_markup)
