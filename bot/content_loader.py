@@ -76,6 +76,7 @@ REQUIRED_MESSAGES = (
     "admin_reload_failed",
     "admin_reload_suspect",
     "feedback_already",
+    "forget_anonymous",
     "digest_intro",
 )
 REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")

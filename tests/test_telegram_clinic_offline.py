@@ -15,7 +15,7 @@ from bot.telegram import services
 from bot.telegram.admin import weekly_digest
 from bot.telegram_html import plain_text
 from tests.conftest import copy_shipped_content
-from tests.telegram_harness import BOT, DISCUSSION, STAFF, Harness, offline_bot
+from tests.telegram_harness import BOT, DISCUSSION, GROUP, STAFF, Harness, offline_bot
 
 ADMIN = 900
 
@@ -125,6 +125,39 @@ async def test_handoff_sends_the_last_question_to_staff_and_relays_the_reply(
     relay = [p for p in bot.request.sent() if p["chat_id"] == 42][-1]
     assert "Yes, dogs are welcome &lt;3" in relay["text"]
     assert bot.request.sent()[-1]["text"] == knowledge.message("staff_relayed")
+
+
+async def test_anonymous_group_admin_cannot_forget_anyone(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    """Anonymous admins all share Telegram's GroupAnonymousBot id: /forget must not delete
+    the anonymous events of every group."""
+    anonymous = 1087968824
+    bot.store.record(
+        user_id=anonymous,
+        chat_type="supergroup",
+        source=Source.GROUP,
+        decision=Decision.ANSWER,
+        intent_id="pricing",
+        score=90,
+    )
+    await bot.text("/forget", user_id=anonymous, chat=GROUP, sender_chat=GROUP)
+    assert bot.request.sent()[-1]["text"] == knowledge.message("forget_anonymous")
+    assert bot.store.stats(7).answered == 1  # nothing deleted
+
+
+async def test_handoff_buttons_forged_into_a_group_reveal_nothing(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    """The private unanswered question must never be posted where a group can read it."""
+    await bot.text("can I bring my dog along? my number is 07700 900123")
+    before = len(bot.request.calls)
+    in_group = {"message_id": 77, "date": 0, "chat": GROUP, "from": BOT, "text": "x"}
+    for data in ("h", "h:send", "h:new"):
+        await bot.press(data, message=in_group)
+    calls = bot.request.calls[before:]
+    assert [c.method for c in calls] == ["answerCallbackQuery"] * 3  # a toast, nothing sent
+    assert all(c.params["text"] == knowledge.message("stale_button").strip() for c in calls)
 
 
 def _bot_message_in(chat: dict[str, Any], bot: Harness, text: str) -> dict[str, Any]:

@@ -31,6 +31,8 @@ from bot.telegram_html import plain_text, split_message
 log = logging.getLogger(__name__)
 MAX_INLINE_RESULTS = 10
 _DESCRIPTION_LENGTH = 90
+# Telegram's shared sender of anonymous group admins (GroupAnonymousBot).
+ANONYMOUS_ADMIN_ID = 1087968824
 LAST_QUESTION = "last_question"  # user_data: for "None of these", which has no text of its own
 
 
@@ -144,6 +146,11 @@ async def forget_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or update.effective_user is None:
         return
+    if message.sender_chat is not None or update.effective_user.id == ANONYMOUS_ADMIN_ID:
+        # Sent as a group or channel (an anonymous admin): Telegram gives every such sender
+        # one shared user id, so whose data to delete is unknown. Only a person can ask.
+        await message.reply_text(engine_of(context).knowledge.message("forget_anonymous"))
+        return
     deleted = store_of(context).forget_user(update.effective_user.id)
     if context.user_data is not None:
         context.user_data.clear()
@@ -236,7 +243,9 @@ async def on_button(update: Update, context: Context) -> None:
         await _record_feedback(
             query, message, context, int(feedback.group(1)), feedback.group(2) == "y"
         )
-    elif handover and query.from_user:
+    elif handover and query.from_user and message.chat.type == ChatType.PRIVATE:
+        # Only offered in private chats; one pressed elsewhere (forged into a group) must
+        # never post the patient's private question where others read it.
         await query.answer()
         await handoff.on_choice(message, query.from_user, context, handover.group(1))
     elif data == keyboards.CANCEL_POST or publish:
