@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
 import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import log_setup
 from bot.content_changes import compare, content_counts
 from bot.content_loader import check_content
 from bot.engine import DialogueEngine, FallbackReason
@@ -131,23 +131,17 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
 
     try:
         settings = BotSettings.from_env(os.environ)
-    except SettingsError as exc:
+        level = log_setup.parse_level(os.environ.get("LOG_LEVEL", ""))
+    except (SettingsError, log_setup.LogLevelError) as exc:
         print(f"Cannot start the Telegram bot: {exc}", file=sys.stderr)
         return 2
-    configure_logging()
+    log_setup.configure(level, secrets=(settings.token, settings.webhook_secret or ""))
     try:
         run(settings, knowledge, content_dir)
     except (OSError, sqlite3.Error, SchemaVersionError) as exc:
         print(f"Cannot open the database at {settings.database_path}: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def configure_logging() -> None:
-    """Log once, to stderr. httpx would log every request URL (with the token) at INFO."""
-    log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(format=log_format, level=logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _report(engine: DialogueEngine, command: str, database: Path | None) -> int:

@@ -28,6 +28,7 @@ _SETTINGS = (
     "STAFF_CHAT_ID",
     "DATABASE_PATH",
     "RETENTION_DAYS",
+    "LOG_LEVEL",
     "ANALYTICS_SALT",
 )
 
