@@ -414,3 +414,14 @@ def test_a_failing_migration_leaves_the_database_at_its_old_version(
         EventStore(path, salt="s")
     assert raw_rows(path, "PRAGMA user_version") == [(1,)]
     assert raw_rows(path, "SELECT name FROM sqlite_master WHERE name = 'posts'") == []
+
+
+def test_database_files_are_private_and_deletion_overwrites(tmp_path: Path) -> None:
+    """Unanswered questions and chat ids: readable by the bot's user only; /forget overwrites."""
+    path = tmp_path / "private" / "bot.sqlite3"
+    with EventStore(path, salt="s") as store:
+        ask(store, user_id=1)
+        assert store._db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    for file in path.parent.iterdir():
+        assert file.stat().st_mode & 0o777 == 0o600, file.name

@@ -83,3 +83,24 @@ def test_webhook_without_a_secret_gets_a_random_one() -> None:
     mine = BotSettings.from_env({**environ, "WEBHOOK_SECRET": "mine"})
     assert (mine.webhook_secret, mine.webhook_secret_generated) == ("mine", False)
     assert BotSettings.from_env({"TELEGRAM_BOT_TOKEN": "123:abc"}).webhook_secret is None
+
+
+def test_salt_is_private_whole_and_the_same_for_simultaneous_first_starts(
+    tmp_path: Path,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.telegram.settings import stored_salt
+
+    database = tmp_path / "new-folder" / "bot.sqlite3"
+    with ThreadPoolExecutor(8) as pool:
+        salts = set(pool.map(lambda _: stored_salt(database), range(16)))
+    assert len(salts) == 1 and len(salts.pop()) == 64
+    salt_file = database.with_name("bot.sqlite3.salt")
+    assert salt_file.stat().st_mode & 0o777 == 0o600
+    assert database.parent.stat().st_mode & 0o777 == 0o700
+    assert [p.name for p in database.parent.iterdir()] == ["bot.sqlite3.salt"]  # no leftovers
+
+    salt_file.write_text("")  # what a full disk used to leave behind
+    with pytest.raises(SettingsError, match="is empty"):
+        stored_salt(database)

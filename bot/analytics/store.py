@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -169,7 +170,7 @@ class EventStore:
         self._clock = clock
         self._lock = threading.RLock()
         if str(path) != MEMORY:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
         # isolation_level=None: no implicit transactions; each write below commits at once
         # or runs inside an explicit BEGIN IMMEDIATE ... COMMIT.
         self._db = sqlite3.connect(
@@ -182,6 +183,9 @@ class EventStore:
             # FULL would fsync on every event, which caps a busy bot at disk speed.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # /forget and the retention purge promise deletion: overwrite, do not just unlink
+            # pages (the default depends on how SQLite was built).
+            self._db.execute("PRAGMA secure_delete=ON")
             self._migrate()
             # The bot also purges on a schedule; this keeps the retention promise even if
             # it was stopped for longer than the retention period.
@@ -519,3 +523,13 @@ def _post(row: tuple[object, ...]) -> Post:
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def _create_private(path: Path) -> None:
+    """The database's folder (0700 when we make it) and file (0600) for the bot's user only:
+    they hold unanswered questions and chat ids. SQLite gives its -wal and -shm files the
+    database file's permissions."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,11 +134,32 @@ def stored_salt(database_path: Path) -> str:
     path = database_path.with_name(database_path.name + ".salt")
     try:
         if path.is_file():
-            return path.read_text(encoding="utf-8").strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
+            stored = path.read_text(encoding="utf-8").strip()
+            if not stored:
+                raise SettingsError(
+                    f"the analytics salt file {path} is empty (was the disk full?): restore it "
+                    "from a backup, or delete it to start with a new salt (earlier feedback "
+                    "buttons and /forget then no longer find their records)"
+                )
+            return stored
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         salt = secrets.token_hex(32)
-        path.write_text(salt + "\n", encoding="utf-8")
-        path.chmod(0o600)
+        # Written to a private temporary file, then linked into place: never readable by
+        # others, and never left half-written (an empty salt file) by a full disk.
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".salt-")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(salt + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            # A link never replaces: of two first starts at once, the first salt stays and
+            # the other process reads it, so both hash user ids alike.
+            os.link(temporary, path)
+        except FileExistsError:
+            return stored_salt(database_path)
+        finally:
+            Path(temporary).unlink()
     except OSError as exc:
         raise SettingsError(
             f"DATABASE_PATH: cannot keep the analytics salt in {path}: {exc}"
