@@ -39,6 +39,8 @@ class RecordingRequest(BaseRequest):
         self._message_ids = itertools.count(5000)
         self.fail_methods: set[str] = set()
         self.fail_chats: set[int | str] = set()  # e.g. a channel the bot may not post to
+        # method -> Telegram's description of the 400 it answers (e.g. "message is not modified")
+        self.fail_reasons: dict[str, str] = {}
 
     @property
     def read_timeout(self) -> float:
@@ -63,6 +65,11 @@ class RecordingRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append(Call(api_method, params))
+        if api_method in self.fail_reasons:
+            description = f"Bad Request: {self.fail_reasons[api_method]}"
+            return 400, json.dumps(
+                {"ok": False, "error_code": 400, "description": description}
+            ).encode()
         if api_method in self.fail_methods or params.get("chat_id") in self.fail_chats:
             return 400, json.dumps(
                 {"ok": False, "error_code": 400, "description": "Bad Request: test failure"}

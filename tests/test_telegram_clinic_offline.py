@@ -212,6 +212,14 @@ async def test_post_previews_then_publishes_with_a_tagged_deep_link(
     (post,) = bot.store.posts()
     assert (post.intent_id, post.tag) == ("pricing", "post1")
 
+    # A double tap on Publish: the second press finds the preview already handled. Nothing
+    # is posted twice, the admin gets no apology, and no error is raised.
+    sent_before = len(bot.request.sent())
+    bot.request.fail_reasons["editMessageReplyMarkup"] = "message is not modified"
+    await bot.press("p:pricing", user_id=ADMIN, message=_preview(preview))
+    assert len(bot.request.sent()) == sent_before
+    assert len(bot.store.posts()) == 1 and bot.errors == []
+
 
 async def test_publishing_where_the_bot_may_not_post_is_explained(
     bot: Harness, knowledge: Knowledge
@@ -251,6 +259,13 @@ async def test_reload_swaps_good_content_and_keeps_the_old_on_errors(
         bot.application.bot_data[services.ENGINE].knowledge.message("none_of_these")
         == "Something else"
     )
+    bot.request.fail_reasons["setMyCommands"] = "temporary trouble"
+    messages.write_text(messages.read_text().replace("Something else", "Neither"))
+    await bot.text("/reload", user_id=ADMIN)  # the menus fail, the reload itself worked
+    assert bot.request.sent()[-1]["text"].startswith("Content reloaded") and bot.errors == []
+    del bot.request.fail_reasons["setMyCommands"]
+    messages.write_text(messages.read_text().replace("Neither", "Something else"))
+    await bot.text("/reload", user_id=ADMIN)
     (content / "intents" / "broken.yaml").write_text("intents: [oops\n")
     await bot.text("/reload", user_id=ADMIN)
     assert "broken.yaml" in bot.request.sent()[-1]["text"]

@@ -21,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.analytics.chart import questions_per_day_png
 from bot.analytics.reports import find_gaps, gaps_report, stats_report
@@ -135,7 +135,11 @@ async def reload_command(update: Update, context: Context) -> None:
         return
     context.bot_data[ENGINE] = await asyncio.to_thread(DialogueEngine, knowledge)
     log.info("content reloaded: %d intents", len(knowledge.intents))
-    await set_command_menus(context.bot, knowledge, settings_of(context).admin_ids)
+    try:
+        await set_command_menus(context.bot, knowledge, settings_of(context).admin_ids)
+    except TelegramError as exc:
+        # The content is swapped in and answering; only the menus lag until the next reload.
+        log.warning("command menus not updated after the reload: %s", exc)
     examples = sum(len(i.examples) for i in knowledge.intents.values())
     reloaded = (
         knowledge.message("admin_reloaded")
@@ -232,7 +236,14 @@ async def on_publish(
         await query.answer(knowledge.message("admin_only"))
         return
     await query.answer()
-    await message.edit_reply_markup(reply_markup=None)  # a preview is published at most once
+    try:
+        await message.edit_reply_markup(reply_markup=None)  # a preview is published at most once
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+        # A double tap: the first press already took the buttons off and is publishing.
+        log.info("publish pressed again on a preview already handled")
+        return
     channel = settings_of(context).channel_id
     if intent_id is None or channel is None:
         await message.reply_text(knowledge.message("admin_cancelled"))
