@@ -125,9 +125,12 @@ def load_env_file(path: Path) -> None:
 
 def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     # Imported here so the terminal tools start fast and work without Telegram settings.
+    from telegram.error import InvalidToken
+
     from bot.analytics.store import SchemaVersionError
     from bot.telegram.application import run
     from bot.telegram.settings import BotSettings, SettingsError
+    from bot.telegram.token_watch import TokenRejectedError
 
     try:
         settings = BotSettings.from_env(os.environ)
@@ -138,6 +141,13 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     log_setup.configure(level, secrets=(settings.token, settings.webhook_secret or ""))
     try:
         run(settings, knowledge, content_dir)
+    except (InvalidToken, TokenRejectedError):
+        print(
+            "Telegram rejected the bot token (401): check TELEGRAM_BOT_TOKEN, or get a new "
+            "one from @BotFather if it was revoked.",
+            file=sys.stderr,
+        )
+        return 2
     except (OSError, sqlite3.Error, SchemaVersionError) as exc:
         print(f"Cannot open the database at {settings.database_path}: {exc}", file=sys.stderr)
         return 2

@@ -36,6 +36,19 @@ class SecretMaskingFormatter(logging.Formatter):
         return line
 
 
+class ShortRejectedToken(logging.Filter):
+    """PTB logs a rejected token (401) with a full traceback before it raises; we then say
+    plainly what happened and exit, so its line keeps the message and drops the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import InvalidToken
+
+        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def parse_level(raw: str) -> int:
     """LOG_LEVEL's value as a logging level; empty means INFO."""
     name = (raw.strip() or DEFAULT_LEVEL).upper()
@@ -48,6 +61,7 @@ def configure(level: int, secrets: tuple[str, ...] = ()) -> None:
     """Log to stderr at ``level``, libraries that could leak kept at WARNING, secrets masked."""
     handler = logging.StreamHandler()
     handler.setFormatter(SecretMaskingFormatter(secrets))
+    handler.addFilter(ShortRejectedToken())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -35,6 +35,7 @@ from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
 from bot.telegram import admin, handlers, handoff, services
 from bot.telegram.settings import BotSettings
+from bot.telegram.token_watch import TokenRejectedError, WatchedRequest
 
 log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -54,6 +55,7 @@ _UNSUPPORTED_MEDIA = (
 )
 # New messages only: an edited question is not answered again (see README, "Edited messages").
 _NEW_MESSAGE = filters.UpdateType.MESSAGE
+TOKEN_WATCH = "token_watch"
 _DIGEST_TIME = time(9, 0)
 _MONDAY = 1  # PTB counts weekdays from Sunday = 0
 
@@ -82,9 +84,16 @@ def build_application(
         .post_init(_announce)
         .post_shutdown(_close)
     )
+    watch: WatchedRequest | None = None
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # getUpdates as PTB makes it (one connection), plus a stop on a rejected token.
+        watch = WatchedRequest(lambda: application.stop_running(), connection_pool_size=1)
+        builder = builder.get_updates_request(watch)
     application = builder.build()
+    if watch is not None:
+        application.bot_data[TOKEN_WATCH] = watch
     application.bot_data.update(
         {
             services.ENGINE: DialogueEngine(knowledge),
@@ -196,3 +205,6 @@ def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = 
     else:
         log.info("starting long polling")
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+    watch = application.bot_data.get(TOKEN_WATCH)
+    if isinstance(watch, WatchedRequest) and watch.rejected:
+        raise TokenRejectedError("Telegram rejected the bot token (401) while the bot was running")
