@@ -26,6 +26,15 @@ from bot.analytics.redaction import redact
         ("no\u00a0space: +44\u00a07700\u00a0900123", "no\u00a0space: [phone]"),
         # the sentence goes on after the number: only the number goes
         ("text 07700 900123. 2 sessions left", "text [phone]. 2 sessions left"),
+        # shapes that used to slip through
+        ("07700900123 07700900124", "[phone]"),  # two numbers joined
+        ("wa.me/447700900123", "wa.me/[phone]"),
+        ("07700/900123", "[phone]"),
+        ("07700_900123", "[phone]"),
+        ("0612-34-5678", "[phone]"),  # 34 is no month or day: not a date
+        ("call 2012 2034", "call [phone]"),
+        ("card 4111 1111 1111 1111 exp 12/27", "card [phone] exp 12/27"),
+        ("4111-1111-1111-1111", "[phone]"),
     ],
 )
 def test_phone_numbers_are_replaced(text: str, expected: str) -> None:
@@ -39,6 +48,12 @@ def test_phone_numbers_are_replaced(text: str, expected: str) -> None:
         ("Jane.Doe+spa@mail.example.co.uk!", "[email]!"),
         ("me@clinic.org or 07700 900123", "[email] or [phone]"),
         ("a.b_c-d99@sub-domain.example.io, thanks", "[email], thanks"),
+        ("jane@пример.рф", "[email]"),  # an internationalised domain
+        ("mail jane[at]gmail.com", "mail [email]"),
+        ("mail jane (at) gmail (dot) com", "mail [email]"),
+        ("jane @ gmail.com", "[email]"),
+        ("jane＠gmail.com", "[email]"),  # fullwidth at sign
+        ("jane at gmail dot com please", "[email] please"),
     ],
 )
 def test_email_addresses_are_replaced(text: str, expected: str) -> None:
@@ -59,6 +74,9 @@ def test_email_addresses_are_replaced(text: str, expected: str) -> None:
         "room 12345",
         "6-8 sessions, 30 minutes each",
         "1 2 3",
+        "I arrive at 10 and leave at 11",
+        "look at the website dot points",
+        "sessions on 1/2/24 and 15-06-2024",
     ],
 )
 def test_ordinary_numbers_are_kept(text: str) -> None:
