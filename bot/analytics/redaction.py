@@ -11,7 +11,7 @@ import re
 PHONE = "[phone]"
 EMAIL = "[email]"
 
-# "@" as typed, fullwidth, or spelled out: "jane@x.com", "jane＠x.com", "jane [at] x.com",
+# "@" as typed, fullwidth, or spelled out: "jane@x.com", "jane\uff20x.com", "jane [at] x.com",
 # "jane (at) x.com", "jane @ x.com", "jane at gmail dot com". \w is Unicode: IDN names too.
 _AT = r"(?:\s?[@\uff20]\s?|\s?[\[(]at[\])]\s?|\s+at\s+)"
 _DOT = r"(?:\.|\s?[\[(]dot[\])]\s?|\s+dot\s+)"
