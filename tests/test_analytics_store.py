@@ -425,3 +425,37 @@ def test_database_files_are_private_and_deletion_overwrites(tmp_path: Path) -> N
     assert path.parent.stat().st_mode & 0o777 == 0o700
     for file in path.parent.iterdir():
         assert file.stat().st_mode & 0o777 == 0o600, file.name
+
+
+def test_simultaneous_first_opens_all_succeed(tmp_path: Path) -> None:
+    """Several workers starting at once on a new database: each migration step runs once."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared" / "bot.sqlite3"
+    code = (
+        "import sys; from pathlib import Path; from bot.analytics.store import EventStore\n"
+        "with EventStore(Path(sys.argv[1]), salt='s') as store: print(store.schema_version)"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    results = [p.communicate(timeout=60) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, results
+    assert {out.strip() for out, _ in results} == {str(SCHEMA_VERSION)}
+
+
+def test_tables_without_a_recorded_version_are_adopted(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with EventStore(path, salt="s") as store:
+        ask(store, user_id=1)
+        store._db.execute("PRAGMA user_version = 0")  # a step whose version was never written
+    with EventStore(path, salt="s") as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.stats(7).answered == 1  # nothing lost

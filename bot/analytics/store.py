@@ -70,7 +70,7 @@ class SchemaVersionError(RuntimeError):
 # edit a released step: add a new one, so existing databases follow the same path.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
-        """CREATE TABLE events (
+        """CREATE TABLE IF NOT EXISTS events (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             time TEXT NOT NULL,
             user_hash TEXT,
@@ -83,9 +83,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             feedback INTEGER CHECK (feedback IN (0, 1)),
             text TEXT
         )""",
-        "CREATE INDEX events_by_time ON events (time)",
-        "CREATE INDEX events_by_user ON events (user_hash)",
-        """CREATE TABLE handoffs (
+        "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
+        "CREATE INDEX IF NOT EXISTS events_by_user ON events (user_hash)",
+        """CREATE TABLE IF NOT EXISTS handoffs (
             staff_chat_id INTEGER NOT NULL,
             staff_message_id INTEGER NOT NULL,
             user_chat_id INTEGER NOT NULL,
@@ -93,10 +93,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_at TEXT NOT NULL,
             PRIMARY KEY (staff_chat_id, staff_message_id)
         )""",
-        "CREATE INDEX handoffs_by_user ON handoffs (user_hash)",
+        "CREATE INDEX IF NOT EXISTS handoffs_by_user ON handoffs (user_hash)",
     ),
     (
-        """CREATE TABLE posts (
+        """CREATE TABLE IF NOT EXISTS posts (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             intent_id TEXT NOT NULL,
             channel TEXT NOT NULL,
@@ -104,8 +104,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             tag TEXT NOT NULL,
             published_at TEXT NOT NULL
         )""",
-        "CREATE INDEX posts_by_tag ON posts (tag)",
-        "CREATE INDEX events_by_tag ON events (tag) WHERE tag IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS posts_by_tag ON posts (tag)",
+        "CREATE INDEX IF NOT EXISTS events_by_tag ON events (tag) WHERE tag IS NOT NULL",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -466,17 +466,27 @@ class EventStore:
     # -- internals -------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = self.schema_version
-        if version > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{self.path}: database schema version {version} is newer than this bot "
-                f"understands ({SCHEMA_VERSION}); upgrade the bot or use another DATABASE_PATH"
-            )
-        for number, steps in enumerate(MIGRATIONS[version:], start=version + 1):
+        """Bring the schema up to date, one step per transaction.
+
+        The version is read inside each step's write transaction, so processes opening a new
+        database at the same moment take turns: each step runs once, the others see it done.
+        Steps create only what is missing, so tables left by a step whose version was never
+        recorded are adopted rather than refused.
+        """
+        while True:
             with self._transaction() as db:
-                for statement in steps:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                if version > SCHEMA_VERSION:
+                    raise SchemaVersionError(
+                        f"{self.path}: database schema version {version} is newer than this "
+                        f"bot understands ({SCHEMA_VERSION}); upgrade the bot or use another "
+                        "DATABASE_PATH"
+                    )
+                if version == SCHEMA_VERSION:
+                    return
+                for statement in MIGRATIONS[version]:
                     db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number:d}")
+                db.execute(f"PRAGMA user_version = {version + 1:d}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
