@@ -77,6 +77,7 @@ REQUIRED_MESSAGES = (
     "admin_reload_suspect",
     "feedback_already",
     "forget_anonymous",
+    "handoff_failed",
     "digest_intro",
 )
 REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")

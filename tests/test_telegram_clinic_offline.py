@@ -13,6 +13,7 @@ from bot.analytics.store import Decision, Source
 from bot.knowledge import Knowledge
 from bot.telegram import services
 from bot.telegram.admin import weekly_digest
+from bot.telegram.application import check_staff_chat
 from bot.telegram_html import plain_text
 from tests.conftest import copy_shipped_content
 from tests.telegram_harness import BOT, DISCUSSION, GROUP, STAFF, Harness, offline_bot
@@ -125,6 +126,35 @@ async def test_handoff_sends_the_last_question_to_staff_and_relays_the_reply(
     relay = [p for p in bot.request.sent() if p["chat_id"] == 42][-1]
     assert "Yes, dogs are welcome &lt;3" in relay["text"]
     assert bot.request.sent()[-1]["text"] == knowledge.message("staff_relayed")
+
+
+async def test_staff_chat_gone_keeps_the_question_and_says_how_to_reach_the_clinic(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    """ "chat not found": the patient learns what to do, the question is kept, and the bot
+    stops offering a handoff that cannot work."""
+    await bot.text("can I bring my dog along to the session?")
+    bot.request.fail_chats.add(STAFF["id"])
+    await bot.press("h")
+    await bot.press("h:send")
+    assert bot.request.sent()[-1]["text"] == knowledge.message("handoff_failed")
+    assert bot.errors == []
+    await bot.text("/human")
+    assert bot.request.sent()[-1]["text"] == knowledge.message("handoff_unavailable")
+
+    bot.request.fail_chats.discard(STAFF["id"])
+    await check_staff_chat(bot.application)  # the periodic check finds it again
+    await bot.text("/human")  # ... and the kept question is offered
+    assert "can I bring my dog along to the session?" in bot.request.sent()[-1]["text"]
+
+
+async def test_staff_chat_checked_at_start(bot: Harness, knowledge: Knowledge) -> None:
+    bot.request.fail_chats.add(STAFF["id"])
+    await bot.application.post_init(bot.application)
+    await bot.text("/human")
+    assert bot.request.sent()[-1]["text"] == knowledge.message("handoff_unavailable")
+    await bot.text("asdfgh qwerty zxcv")  # a fallback offers no "Talk to a person" now
+    assert all(b.get("callback_data") != "h" for b in buttons(bot.request.sent()[-1]))
 
 
 async def test_anonymous_group_admin_cannot_forget_anyone(

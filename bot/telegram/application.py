@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -13,11 +13,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackContext,
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
@@ -56,6 +57,7 @@ _UNSUPPORTED_MEDIA = (
 # New messages only: an edited question is not answered again (see README, "Edited messages").
 _NEW_MESSAGE = filters.UpdateType.MESSAGE
 TOKEN_WATCH = "token_watch"
+STAFF_RECHECK = timedelta(minutes=10)
 _DIGEST_TIME = time(9, 0)
 _MONDAY = 1  # PTB counts weekdays from Sunday = 0
 
@@ -160,6 +162,7 @@ def _schedule_jobs(application: AnyApplication, knowledge: Knowledge) -> None:
         admin.weekly_digest, _DIGEST_TIME.replace(tzinfo=zone), days=(_MONDAY,), name="digest"
     )
     jobs.run_daily(admin.purge_expired, time(3, 30, tzinfo=zone), name="retention")
+    jobs.run_repeating(_recheck_staff_chat, STAFF_RECHECK, first=STAFF_RECHECK, name="staff")
 
 
 async def _announce(application: AnyApplication) -> None:
@@ -175,8 +178,34 @@ async def _announce(application: AnyApplication) -> None:
             log.warning(
                 "could not look up the channel; its discussion group is learnt from its posts"
             )
+    if settings.staff_chat_id is not None:
+        await check_staff_chat(application)
     await admin.set_command_menus(application.bot, engine.knowledge, settings.admin_ids)
     log.info("ready: @%s with %d topics", application.bot.username, len(engine.knowledge.responses))
+
+
+async def check_staff_chat(application: AnyApplication) -> None:
+    """Offer "Talk to a person" only while the staff chat can be reached (checked at start,
+    then every STAFF_RECHECK while it cannot)."""
+    settings: BotSettings = application.bot_data[services.SETTINGS]
+    if settings.staff_chat_id is None:
+        return
+    try:
+        await application.bot.get_chat(settings.staff_chat_id)
+    except (BadRequest, Forbidden) as exc:
+        if not application.bot_data.get(services.STAFF_UNREACHABLE):
+            log.warning("the staff chat cannot be reached (%s): 'Talk to a person' is off", exc)
+        application.bot_data[services.STAFF_UNREACHABLE] = True
+        return
+    except TelegramError:
+        return  # a network hiccup says nothing about the chat: keep the last verdict
+    if application.bot_data.pop(services.STAFF_UNREACHABLE, False):
+        log.info("the staff chat can be reached again: 'Talk to a person' is back")
+
+
+async def _recheck_staff_chat(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    if context.application.bot_data.get(services.STAFF_UNREACHABLE):
+        await check_staff_chat(context.application)
 
 
 async def _close(application: AnyApplication) -> None:

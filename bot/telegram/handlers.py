@@ -25,7 +25,14 @@ from bot.analytics.store import Source, Vote
 from bot.engine import Reply, ReplyKind
 from bot.knowledge import Knowledge
 from bot.telegram import admin, discussion, handoff, keyboards
-from bot.telegram.services import Context, engine_of, settings_of, store_of, track
+from bot.telegram.services import (
+    Context,
+    engine_of,
+    settings_of,
+    staff_chat_of,
+    store_of,
+    track,
+)
 from bot.telegram_html import plain_text, split_message
 
 log = logging.getLogger(__name__)
@@ -47,9 +54,7 @@ async def send_reply(
     """Send an engine reply; long text is split at paragraphs, buttons go under the last part."""
     knowledge = engine_of(context).knowledge
     parts = split_message(reply.text)
-    handoff_possible = (
-        settings_of(context).staff_chat_id is not None and message.chat.type == ChatType.PRIVATE
-    )
+    handoff_possible = staff_chat_of(context) is not None and message.chat.type == ChatType.PRIVATE
     markup = keyboards.reply_keyboard(reply, knowledge, event_id, handoff=handoff_possible)
     for number, part in enumerate(parts, start=1):
         await message.reply_text(

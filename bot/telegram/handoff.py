@@ -11,11 +11,17 @@ import logging
 from datetime import UTC, datetime
 
 from telegram import Message, Update, User
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.clinic_settings import describe_moment, next_opening
 from bot.telegram import keyboards
-from bot.telegram.services import Context, engine_of, settings_of, store_of
+from bot.telegram.services import (
+    STAFF_UNREACHABLE,
+    Context,
+    engine_of,
+    staff_chat_of,
+    store_of,
+)
 from bot.telegram_html import split_message
 
 log = logging.getLogger(__name__)
@@ -33,7 +39,7 @@ async def human_command(update: Update, context: Context) -> None:
 async def offer(message: Message, context: Context) -> None:
     """Offer the last unanswered question for sending, or ask for a new one."""
     knowledge = engine_of(context).knowledge
-    if settings_of(context).staff_chat_id is None:
+    if staff_chat_of(context) is None:
         await message.reply_text(knowledge.message("handoff_unavailable"))
         return
     user_data = context.user_data if context.user_data is not None else {}
@@ -71,7 +77,7 @@ def awaits_question(context: Context) -> bool:
 async def send_to_staff(message: Message, user: User, context: Context, question: str) -> None:
     """Post the question (with the first name only) to the staff chat; tell the user what's next."""
     knowledge = engine_of(context).knowledge
-    staff_chat_id = settings_of(context).staff_chat_id
+    staff_chat_id = staff_chat_of(context)
     if staff_chat_id is None:
         await message.reply_text(knowledge.message("handoff_unavailable"))
         return
@@ -80,15 +86,25 @@ async def send_to_staff(message: Message, user: User, context: Context, question
         .replace("{name}", html.escape(user.first_name, quote=False))
         .replace("{question}", html.escape(question, quote=False))
     )
-    for part in split_message(text):
-        sent = await context.bot.send_message(staff_chat_id, part)
-        # Every part maps back: staff may reply to whichever part they read last.
-        store_of(context).save_handoff(
-            staff_chat_id=staff_chat_id,
-            staff_message_id=sent.message_id,
-            user_chat_id=message.chat_id,
-            user_id=user.id,
-        )
+    try:
+        for part in split_message(text):
+            sent = await context.bot.send_message(staff_chat_id, part)
+            # Every part maps back: staff may reply to whichever part they read last.
+            store_of(context).save_handoff(
+                staff_chat_id=staff_chat_id,
+                staff_message_id=sent.message_id,
+                user_chat_id=message.chat_id,
+                user_id=user.id,
+            )
+    except (BadRequest, Forbidden) as exc:
+        # The staff chat is gone or the bot was removed from it ("chat not found"): keep
+        # the patient's question, tell them how to reach the clinic, stop offering handoff.
+        log.warning("the staff chat cannot be reached (%s): handoff is off until it can", exc)
+        context.bot_data[STAFF_UNREACHABLE] = True
+        if context.user_data is not None:
+            context.user_data[LAST_UNANSWERED] = question
+        await message.reply_text(knowledge.message("handoff_failed"))
+        return
     log.info("question passed to staff")
     confirmation = knowledge.message("handoff_sent")
     now = datetime.now(UTC)

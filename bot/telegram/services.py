@@ -20,6 +20,7 @@ STORE = "store"
 SETTINGS = "settings"
 CONTENT_DIR = "content_dir"
 DISCUSSION_CHAT = "discussion_chat_id"
+STAFF_UNREACHABLE = "staff_chat_unreachable"
 
 _DECISIONS = {
     ReplyKind.ANSWER: Decision.ANSWER,
@@ -46,6 +47,13 @@ def settings_of(context: Context) -> BotSettings:
     """Deployment settings read at start-up."""
     settings: BotSettings = context.bot_data[SETTINGS]
     return settings
+
+
+def staff_chat_of(context: Context) -> int | None:
+    """The staff chat, when one is set and was reachable when last tried."""
+    if context.bot_data.get(STAFF_UNREACHABLE):
+        return None
+    return settings_of(context).staff_chat_id
 
 
 def content_dir_of(context: Context) -> Path:
