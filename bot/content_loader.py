@@ -78,6 +78,7 @@ REQUIRED_MESSAGES = (
     "feedback_already",
     "forget_anonymous",
     "handoff_failed",
+    "staff_relay_forgotten",
     "digest_intro",
 )
 REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")

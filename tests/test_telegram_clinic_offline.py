@@ -127,6 +127,22 @@ async def test_handoff_sends_the_last_question_to_staff_and_relays_the_reply(
     assert "Yes, dogs are welcome &lt;3" in relay["text"]
     assert bot.request.sent()[-1]["text"] == knowledge.message("staff_relayed")
 
+    # The patient asks to be forgotten: a later staff reply is not lost in silence.
+    await bot.text("/forget")
+    await bot.text("One more thing!", user_id=7, chat=STAFF, reply_to_message=staff_message)
+    assert bot.request.sent()[-1]["text"] == knowledge.message("staff_relay_forgotten")
+    # ... while staff replying to each other is none of the bot's business.
+    colleague = {
+        "message_id": 9,
+        "date": 0,
+        "chat": STAFF,
+        "from": {"id": 8, "is_bot": False, "first_name": "Kim"},
+        "text": "lunch?",
+    }
+    before = len(bot.request.sent())
+    await bot.text("yes!", user_id=7, chat=STAFF, reply_to_message=colleague)
+    assert len(bot.request.sent()) == before
+
 
 async def test_staff_chat_gone_keeps_the_question_and_says_how_to_reach_the_clinic(
     bot: Harness, knowledge: Knowledge
@@ -194,7 +210,9 @@ def _bot_message_in(chat: dict[str, Any], bot: Harness, text: str) -> dict[str, 
     # The recording layer gave the staff message the first id it had left: find it again.
     ids = [c for c in bot.request.calls if c.method == "sendMessage"]
     position = next(i for i, c in enumerate(ids) if c.params["text"] == text)
-    return {"message_id": 5000 + position, "date": 0, "chat": chat, "from": BOT, "text": text}
+    # Telegram gives a message's text without its HTML tags.
+    shown = plain_text(text)
+    return {"message_id": 5000 + position, "date": 0, "chat": chat, "from": BOT, "text": shown}
 
 
 async def test_human_command_without_a_question_asks_for_one(

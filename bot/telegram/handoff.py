@@ -22,7 +22,7 @@ from bot.telegram.services import (
     staff_chat_of,
     store_of,
 )
-from bot.telegram_html import split_message
+from bot.telegram_html import plain_text, split_message
 
 log = logging.getLogger(__name__)
 # user_data keys: the question the bot last could not answer, and "the next text is for staff".
@@ -117,6 +117,15 @@ async def send_to_staff(message: Message, user: User, context: Context, question
     await message.reply_text(confirmation)
 
 
+def _is_handed_over_question(replied: Message, context: Context, template: str) -> bool:
+    """Whether ``replied`` is one of our handed-over questions (by its sender and heading)."""
+    sender = replied.from_user
+    if sender is None or sender.id != context.bot.id or not replied.text:
+        return False
+    heading = plain_text(template.split("{name}", 1)[0]).strip()
+    return bool(heading) and replied.text.startswith(heading)
+
+
 async def staff_reply(update: Update, context: Context) -> None:
     """A staff member replied to a handed-over question: relay the reply to the patient."""
     message = update.effective_message
@@ -124,9 +133,13 @@ async def staff_reply(update: Update, context: Context) -> None:
     if message is None or replied is None or not message.text:
         return
     user_chat_id = store_of(context).handoff_chat(message.chat_id, replied.message_id)
-    if user_chat_id is None:
-        return  # an ordinary conversation among staff
     knowledge = engine_of(context).knowledge
+    if user_chat_id is None:
+        if _is_handed_over_question(replied, context, knowledge.message("handoff_to_staff")):
+            # The link to the patient is gone (/forget, or older than the retention period):
+            # say so, instead of letting the reply vanish.
+            await message.reply_text(knowledge.message("staff_relay_forgotten"), do_quote=True)
+        return  # otherwise an ordinary conversation among staff
     text = knowledge.message("staff_reply").replace(
         "{reply}", html.escape(message.text, quote=False)
     )
