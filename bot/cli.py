@@ -125,7 +125,7 @@ def load_env_file(path: Path) -> None:
 
 def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     # Imported here so the terminal tools start fast and work without Telegram settings.
-    from telegram.error import InvalidToken
+    from telegram.error import InvalidToken, NetworkError
 
     from bot.analytics.store import SchemaVersionError
     from bot.telegram.application import run
@@ -151,6 +151,9 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     except (OSError, sqlite3.Error, SchemaVersionError) as exc:
         print(f"Cannot open the database at {settings.database_path}: {exc}", file=sys.stderr)
         return 2
+    except NetworkError as exc:
+        print(f"Cannot reach Telegram: {exc}", file=sys.stderr)
+        return 3
     return 0
 
 

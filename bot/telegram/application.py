@@ -57,6 +57,9 @@ _UNSUPPORTED_MEDIA = (
 # New messages only: an edited question is not answered again (see README, "Edited messages").
 _NEW_MESSAGE = filters.UpdateType.MESSAGE
 TOKEN_WATCH = "token_watch"
+# A 5xx or a reset while starting (getMe, setWebhook) is retried this often, with PTB's
+# growing pauses, before the start fails; once running, PTB retries network errors itself.
+START_RETRIES = 5
 STAFF_RECHECK = timedelta(minutes=10)
 _DIGEST_TIME = time(9, 0)
 _MONDAY = 1  # PTB counts weekdays from Sunday = 0
@@ -180,7 +183,11 @@ async def _announce(application: AnyApplication) -> None:
             )
     if settings.staff_chat_id is not None:
         await check_staff_chat(application)
-    await admin.set_command_menus(application.bot, engine.knowledge, settings.admin_ids)
+    try:
+        await admin.set_command_menus(application.bot, engine.knowledge, settings.admin_ids)
+    except TelegramError as exc:
+        # Menus are a convenience: a hiccup here must not keep the bot from answering.
+        log.warning("command menus not set (%s): they are set again at /reload", exc)
     log.info("ready: @%s with %d topics", application.bot.username, len(engine.knowledge.responses))
 
 
@@ -230,10 +237,11 @@ def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = 
             webhook_url=settings.webhook_url,
             secret_token=settings.webhook_secret,
             allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=START_RETRIES,
         )
     else:
         log.info("starting long polling")
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=START_RETRIES)
     watch = application.bot_data.get(TOKEN_WATCH)
     if isinstance(watch, WatchedRequest) and watch.rejected:
         raise TokenRejectedError("Telegram rejected the bot token (401) while the bot was running")
