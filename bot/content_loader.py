@@ -75,6 +75,7 @@ REQUIRED_MESSAGES = (
     "admin_reloaded",
     "admin_reload_failed",
     "admin_reload_suspect",
+    "admin_database_damaged",
     "feedback_already",
     "forget_anonymous",
     "handoff_failed",

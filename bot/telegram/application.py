@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import sqlite3
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.analytics.store import EventStore
+from bot.analytics.store import MEMORY, EventStore
 from bot.clinic_settings import clinic_zone
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
@@ -104,8 +106,7 @@ def build_application(
             services.ENGINE: DialogueEngine(knowledge),
             services.SETTINGS: settings,
             services.CONTENT_DIR: content_dir or default_content_dir(),
-            services.STORE: store
-            or EventStore(settings.database_path, settings.analytics_salt, settings.retention_days),
+            services.STORE: store or _open_store(settings, application),
         }
     )
 
@@ -183,12 +184,45 @@ async def _announce(application: AnyApplication) -> None:
             )
     if settings.staff_chat_id is not None:
         await check_staff_chat(application)
+    damage = application.bot_data.get(services.STORE_DAMAGED)
+    if damage is not None:
+        alert = engine.knowledge.message("admin_database_damaged").replace(
+            "{path}", html.escape(str(settings.database_path), quote=False)
+        )
+        await _alert_admins(application, alert)
     try:
         await admin.set_command_menus(application.bot, engine.knowledge, settings.admin_ids)
     except TelegramError as exc:
         # Menus are a convenience: a hiccup here must not keep the bot from answering.
         log.warning("command menus not set (%s): they are set again at /reload", exc)
     log.info("ready: @%s with %d topics", application.bot.username, len(engine.knowledge.responses))
+
+
+def _open_store(settings: BotSettings, application: AnyApplication) -> EventStore:
+    """The analytics database; a damaged one must not take the FAQ down with it.
+
+    A file that is not a database, or a malformed one, leaves the bot answering with a
+    store in memory (nothing kept across a restart) and the admins told at start. A
+    folder or file that cannot be opened at all is a setting to fix: that still stops the
+    start with a clear message.
+    """
+    try:
+        return EventStore(settings.database_path, settings.analytics_salt, settings.retention_days)
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        log.error("the analytics database is damaged (%s): running without it", exc)
+        application.bot_data[services.STORE_DAMAGED] = str(exc)
+        return EventStore(Path(MEMORY), settings.analytics_salt, settings.retention_days)
+
+
+async def _alert_admins(application: AnyApplication, text: str) -> None:
+    settings: BotSettings = application.bot_data[services.SETTINGS]
+    for admin_id in sorted(settings.admin_ids):
+        try:
+            await application.bot.send_message(admin_id, text)
+        except TelegramError:
+            log.warning("could not alert an admin")
 
 
 async def check_staff_chat(application: AnyApplication) -> None:

@@ -21,6 +21,7 @@ SETTINGS = "settings"
 CONTENT_DIR = "content_dir"
 DISCUSSION_CHAT = "discussion_chat_id"
 STAFF_UNREACHABLE = "staff_chat_unreachable"
+STORE_DAMAGED = "analytics_store_damaged"
 
 _DECISIONS = {
     ReplyKind.ANSWER: Decision.ANSWER,
