@@ -41,6 +41,8 @@ class RecordingRequest(BaseRequest):
         self.fail_chats: set[int | str] = set()  # e.g. a channel the bot may not post to
         # method -> Telegram's description of the 400 it answers (e.g. "message is not modified")
         self.fail_reasons: dict[str, str] = {}
+        # method -> how many of its next calls get a 502 (a passing fault at Telegram)
+        self.bad_gateway: dict[str, int] = {}
 
     @property
     def read_timeout(self) -> float:
@@ -65,6 +67,11 @@ class RecordingRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append(Call(api_method, params))
+        if self.bad_gateway.get(api_method, 0) > 0:
+            self.bad_gateway[api_method] -= 1
+            return 502, json.dumps(
+                {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+            ).encode()
         if api_method in self.fail_reasons:
             description = f"Bad Request: {self.fail_reasons[api_method]}"
             return 400, json.dumps(

@@ -10,7 +10,7 @@ import pytest
 
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
-from bot.telegram import keyboards
+from bot.telegram import keyboards, retrying_request
 from bot.telegram.handlers import help_text
 from bot.telegram_html import plain_text
 from tests.telegram_harness import BOT, GROUP, Harness, message_dict, offline_bot
@@ -330,3 +330,31 @@ async def test_command_menu_is_set_for_private_and_group_chats(
     assert private["scope"] == {"type": "all_private_chats"}
     assert [c["command"] for c in private["commands"]] == list(knowledge.commands)
     assert group["scope"] == {"type": "all_group_chats"}
+
+
+async def test_a_passing_telegram_fault_does_not_cost_the_answer(
+    bot: Harness, knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two 502s in a row: the answer still arrives, once, and no apology is sent."""
+    monkeypatch.setattr(retrying_request, "FIRST_PAUSE", 0.01)
+    bot.request.bad_gateway["sendMessage"] = 2
+    await bot.text("does it hurt?")
+    answer = knowledge.responses["does_it_hurt"].answer
+    # Three attempts of the same answer (the first two got a 502), so exactly one arrived.
+    assert [p["text"] for p in bot.request.sent()] == [answer] * 3
+    assert bot.errors == []  # no apology: the error handler never ran
+
+
+async def test_a_lasting_fault_ends_in_the_error_handler_not_a_crash(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retrying_request, "FIRST_PAUSE", 0.01)
+    bot.request.bad_gateway["sendMessage"] = 10
+    await bot.text("does it hurt?")
+    attempts = [c for c in bot.request.calls if c.method == "sendMessage"]
+    assert len(attempts) >= retrying_request.ATTEMPTS  # tried, bounded, then given up
+    assert [type(e).__name__ for e in bot.errors] == ["NetworkError"]  # to the error handler
+    bot.errors.clear()
+    bot.request.bad_gateway.clear()
+    await bot.text("how much is it?")  # the bot carries on
+    assert bot.request.sent()[-1]["text"]

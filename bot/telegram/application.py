@@ -29,7 +29,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.analytics.store import MEMORY, EventStore
 from bot.clinic_settings import clinic_zone
@@ -37,6 +37,7 @@ from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
 from bot.telegram import admin, handlers, handoff, services
+from bot.telegram.retrying_request import RetryingRequest
 from bot.telegram.settings import BotSettings
 from bot.telegram.token_watch import TokenRejectedError, WatchedRequest
 
@@ -62,6 +63,8 @@ TOKEN_WATCH = "token_watch"
 # A 5xx or a reset while starting (getMe, setWebhook) is retried this often, with PTB's
 # growing pauses, before the start fails; once running, PTB retries network errors itself.
 START_RETRIES = 5
+# Concurrent outgoing calls: PTB's own default for the bot's requests.
+SEND_POOL = 256
 STAFF_RECHECK = timedelta(minutes=10)
 _DIGEST_TIME = time(9, 0)
 _MONDAY = 1  # PTB counts weekdays from Sunday = 0
@@ -87,14 +90,15 @@ def build_application(
             )
         )
         # Queues outgoing calls within Telegram's limits (and retries a 429) instead of failing.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(max_retries=5))
         .post_init(_announce)
         .post_shutdown(_close)
     )
     watch: WatchedRequest | None = None
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(RetryingRequest(request)).get_updates_request(request)
     else:
+        builder = builder.request(RetryingRequest(HTTPXRequest(connection_pool_size=SEND_POOL)))
         # getUpdates as PTB makes it (one connection), plus a stop on a rejected token.
         watch = WatchedRequest(lambda: application.stop_running(), connection_pool_size=1)
         builder = builder.get_updates_request(watch)
