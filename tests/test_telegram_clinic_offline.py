@@ -144,6 +144,42 @@ async def test_handoff_sends_the_last_question_to_staff_and_relays_the_reply(
     assert len(bot.request.sent()) == before
 
 
+async def test_human_with_a_question_sends_it(bot: Harness) -> None:
+    await bot.text("/human can I bring my baby to the appointment?")
+    to_staff = [p for p in bot.request.sent() if p["chat_id"] == STAFF["id"]]
+    assert len(to_staff) == 1 and "can I bring my baby" in to_staff[0]["text"]
+
+
+async def test_a_command_ends_waiting_for_a_question_for_staff(bot: Harness) -> None:
+    await bot.text("/human")  # "type your question for the team" ...
+    await bot.text("/start")  # ... but the patient moves on
+    await bot.text("how much is it")
+    assert not any(p["chat_id"] == STAFF["id"] for p in bot.request.sent())
+
+
+async def test_none_of_these_hands_over_the_question_it_was_asked_about(bot: Harness) -> None:
+    await bot.text("treatment")  # "did you mean ...?"
+    clarify_at = len([c for c in bot.request.calls if c.method == "sendMessage"]) - 1
+    clarify = {
+        "message_id": 5000 + clarify_at,
+        "date": 0,
+        "chat": {"id": 42, "type": "private"},
+        "from": BOT,
+        "text": "Did you mean",
+    }
+    await bot.text("how much is a session?")  # answered: something else came since
+    await bot.press("n", message=clarify)
+    assert bot.store.unanswered(30) == ["treatment"]
+
+
+async def test_a_fallback_offers_one_talk_to_a_person_button(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    await bot.text("asdfgh qwerty zxcv")
+    labels = [b["text"] for b in buttons(bot.request.sent()[-1])]
+    assert labels.count(knowledge.message("human_button").strip()) == 1
+
+
 async def test_staff_chat_gone_keeps_the_question_and_says_how_to_reach_the_clinic(
     bot: Harness, knowledge: Knowledge
 ) -> None:

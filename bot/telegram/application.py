@@ -156,6 +156,11 @@ def build_application(
         MessageHandler(_NEW_MESSAGE & private & _UNSUPPORTED_MEDIA, handlers.unsupported_media),
     ]
     application.add_handlers(ordered)
+    # Before any of them (a group of its own, so the command still runs): a command ends
+    # "type your question for the team", so a later question is not sent to staff.
+    application.add_handler(
+        MessageHandler(_NEW_MESSAGE & private & filters.COMMAND, handoff.clear_waiting), group=-1
+    )
     application.add_error_handler(handlers.on_error)
     _schedule_jobs(application, knowledge)
     return application

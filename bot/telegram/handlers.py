@@ -40,7 +40,9 @@ MAX_INLINE_RESULTS = 10
 _DESCRIPTION_LENGTH = 90
 # Telegram's shared sender of anonymous group admins (GroupAnonymousBot).
 ANONYMOUS_ADMIN_ID = 1087968824
-LAST_QUESTION = "last_question"  # user_data: for "None of these", which has no text of its own
+# user_data: the question each "did you mean" message asked about, for its "None of these".
+CLARIFIED = "clarified_questions"
+MAX_CLARIFIED = 20
 
 
 async def send_reply(
@@ -50,14 +52,16 @@ async def send_reply(
     *,
     quote: bool = False,
     event_id: int | None = None,
-) -> None:
-    """Send an engine reply; long text is split at paragraphs, buttons go under the last part."""
+) -> Message:
+    """Send an engine reply; long text is split at paragraphs, buttons go under the last part.
+    Returns the message that carries the buttons."""
     knowledge = engine_of(context).knowledge
     parts = split_message(reply.text)
     handoff_possible = staff_chat_of(context) is not None and message.chat.type == ChatType.PRIVATE
     markup = keyboards.reply_keyboard(reply, knowledge, event_id, handoff=handoff_possible)
+    sent = message
     for number, part in enumerate(parts, start=1):
-        await message.reply_text(
+        sent = await message.reply_text(
             part,
             reply_markup=markup if number == len(parts) else None,
             do_quote=quote and number == 1,
@@ -65,6 +69,7 @@ async def send_reply(
     log.debug(
         "replied kind=%s intent=%s score=%.1f", reply.kind.value, reply.intent_id, reply.score
     )
+    return sent
 
 
 async def answer_and_track(
@@ -82,7 +87,13 @@ async def answer_and_track(
     event_id = track(update, context, reply, source, tag=tag, question=question)
     if reply.kind is ReplyKind.FALLBACK and question and context.user_data is not None:
         context.user_data[handoff.LAST_UNANSWERED] = question
-    await send_reply(message, reply, context, quote=quote, event_id=event_id)
+    sent = await send_reply(message, reply, context, quote=quote, event_id=event_id)
+    if reply.kind is ReplyKind.CLARIFY and question and context.user_data is not None:
+        # "None of these" under this message is about this question, whatever came since.
+        asked: dict[int, str] = context.user_data.setdefault(CLARIFIED, {})
+        asked[sent.message_id] = question
+        for old in list(asked)[:-MAX_CLARIFIED]:
+            del asked[old]
 
 
 async def start(update: Update, context: Context) -> None:
@@ -173,8 +184,6 @@ async def private_text(update: Update, context: Context) -> None:
     if handoff.awaits_question(context):
         await handoff.send_to_staff(message, update.effective_user, context, message.text)
         return
-    if context.user_data is not None:
-        context.user_data[LAST_QUESTION] = message.text
     reply = engine_of(context).respond(message.text)
     await answer_and_track(update, message, context, reply, Source.PRIVATE, question=message.text)
 
@@ -238,7 +247,8 @@ async def on_button(update: Update, context: Context) -> None:
         )
     elif data == keyboards.NONE_OF_THESE:
         await query.answer()
-        last = context.user_data.get(LAST_QUESTION) if context.user_data else None
+        asked = context.user_data.get(CLARIFIED, {}) if context.user_data else {}
+        last = asked.get(message.message_id)
         await answer_and_track(
             update, message, context, engine.fallback(), Source.BUTTON, question=last
         )

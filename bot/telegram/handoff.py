@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from datetime import UTC, datetime
 
 from telegram import Message, Update, User
@@ -27,13 +28,21 @@ from bot.telegram_html import plain_text, split_message
 log = logging.getLogger(__name__)
 # user_data keys: the question the bot last could not answer, and "the next text is for staff".
 LAST_UNANSWERED = "last_unanswered"
-AWAITING_QUESTION = "awaiting_handoff"
+AWAITING_QUESTION = "awaiting_handoff"  # when the bot asked for it (time.monotonic)
+# "Type your question for the team" is meant for the next message, not one sent much later.
+AWAIT_SECONDS = 15 * 60
 
 
 async def human_command(update: Update, context: Context) -> None:
-    """/human: offer to pass a question to the clinic team."""
-    if update.effective_message:
-        await offer(update.effective_message, context)
+    """/human: offer to pass a question to the clinic team; "/human <question>" sends it."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = " ".join(context.args or []).strip()
+    if question and update.effective_user is not None:
+        await send_to_staff(message, update.effective_user, context, question)
+        return
+    await offer(message, context)
 
 
 async def offer(message: Message, context: Context) -> None:
@@ -52,7 +61,7 @@ async def offer(message: Message, context: Context) -> None:
         )
         await message.reply_text(split_message(text)[0], reply_markup=markup)
         return
-    user_data[AWAITING_QUESTION] = True
+    user_data[AWAITING_QUESTION] = time.monotonic()
     await message.reply_text(knowledge.message("handoff_ask"))
 
 
@@ -63,15 +72,25 @@ async def on_choice(message: Message, user: User, context: Context, choice: str 
         await send_to_staff(message, user, context, user_data.pop(LAST_UNANSWERED))
     elif choice == "new" or choice == "send":
         user_data.pop(LAST_UNANSWERED, None)
-        user_data[AWAITING_QUESTION] = True
+        user_data[AWAITING_QUESTION] = time.monotonic()
         await message.reply_text(engine_of(context).knowledge.message("handoff_ask"))
     else:
         await offer(message, context)
 
 
 def awaits_question(context: Context) -> bool:
-    """Whether the user's next private message is meant for the clinic team."""
-    return bool(context.user_data and context.user_data.pop(AWAITING_QUESTION, False))
+    """Whether the user's next private message is meant for the clinic team: asked for in
+    the last AWAIT_SECONDS, and no command in between."""
+    if not context.user_data:
+        return False
+    asked = context.user_data.pop(AWAITING_QUESTION, None)
+    return isinstance(asked, float) and time.monotonic() - asked <= AWAIT_SECONDS
+
+
+async def clear_waiting(update: Update, context: Context) -> None:
+    """A command ends "type your question for the team": the next message is a new topic."""
+    if context.user_data:
+        context.user_data.pop(AWAITING_QUESTION, None)
 
 
 async def send_to_staff(message: Message, user: User, context: Context, question: str) -> None:

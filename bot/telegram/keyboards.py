@@ -41,9 +41,13 @@ def reply_keyboard(
     ``event_id`` adds the "Helpful?" pair to answers; ``handoff`` adds "Talk to a person"
     to fallbacks (only where a staff chat can receive the question).
     """
+    offers_handoff = handoff and reply.kind is ReplyKind.FALLBACK
+    human = knowledge.message("human_button").strip()
     rows = [
         [InlineKeyboardButton(s.label, callback_data=answer_data(s.intent_id))]
         for s in reply.suggestions
+        # Two buttons of one label that do different things confuse: the handoff wins.
+        if not (offers_handoff and s.label.strip() == human)
     ]
     if reply.kind is ReplyKind.CLARIFY:
         rows.append(
