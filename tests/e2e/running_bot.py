@@ -39,18 +39,17 @@ class BotProcess:
     log: str = ""
 
 
-@contextmanager
-def bot_process(emu: BotApiEmulator, database: Path, **settings: str) -> Iterator[BotProcess]:
-    """The bot with only a token, the emulator's URL, a database and ``settings``; on exit it
-    gets SIGTERM and must stop cleanly with no error in its log."""
+def start_bot(emu: BotApiEmulator, database: Path, **settings: str) -> subprocess.Popen[str]:
+    """``python -m bot run`` with only a token (``settings`` may replace it), the emulator's
+    URL, a database and ``settings``; output and errors in one stream."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS)}
     env.update(
         TELEGRAM_BOT_TOKEN=emu.token,
         TELEGRAM_API_BASE_URL=emu.base_url,
         DATABASE_PATH=str(database),
-        **settings,
     )
-    process = subprocess.Popen(
+    env.update(settings)
+    return subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         cwd=PROJECT,
         env=env,
@@ -58,6 +57,13 @@ def bot_process(emu: BotApiEmulator, database: Path, **settings: str) -> Iterato
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+@contextmanager
+def bot_process(emu: BotApiEmulator, database: Path, **settings: str) -> Iterator[BotProcess]:
+    """The bot of ``start_bot``; on exit it gets SIGTERM and must stop cleanly with no error
+    in its log."""
+    process = start_bot(emu, database, **settings)
     running = BotProcess(process)
     try:
         yield running

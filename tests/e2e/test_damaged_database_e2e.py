@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.knowledge import Knowledge
 
 from .botapi_emulator import BotApiEmulator
-from .running_bot import _SETTINGS, PROJECT, shown
+from .running_bot import shown, start_bot
 
 
 def test_a_damaged_database_spares_the_faq(knowledge: Knowledge, tmp_path: Path) -> None:
@@ -20,21 +17,8 @@ def test_a_damaged_database_spares_the_faq(knowledge: Knowledge, tmp_path: Path)
     with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
         admin = emu.add_user("Ada")
         emu.send_text(admin, emu.private_chat(admin), "/start")  # she has talked to the bot
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS)}
-        env.update(
-            TELEGRAM_BOT_TOKEN=emu.token,
-            TELEGRAM_API_BASE_URL=emu.base_url,
-            DATABASE_PATH=str(database),
-            ANALYTICS_SALT="salt-for-this-test",
-            ADMIN_IDS=str(admin.id),
-        )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        process = start_bot(
+            emu, database, ANALYTICS_SALT="salt-for-this-test", ADMIN_IDS=str(admin.id)
         )
         try:
             alert = emu.wait_for_message(emu.private_chat(admin), timeout=30)

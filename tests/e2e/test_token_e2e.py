@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from .botapi_emulator import BotApiEmulator
-from .running_bot import _SETTINGS, PROJECT
+from .running_bot import start_bot
 
 
 def test_a_revoked_token_stops_the_process_with_a_clear_message(tmp_path: Path) -> None:
     with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS)}
-        env.update(
-            TELEGRAM_BOT_TOKEN=emu.token,
-            TELEGRAM_API_BASE_URL=emu.base_url,
-            DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
-        )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        process = start_bot(emu, tmp_path / "bot.sqlite3")
         try:
             emu.wait_for_call("getUpdates", timeout=30)  # polling
             emu.token = "999999:revoked-by-botfather"  # every call now gets 401
@@ -41,23 +25,13 @@ def test_a_revoked_token_stops_the_process_with_a_clear_message(tmp_path: Path) 
 
 def test_a_wrong_token_at_start_is_named_not_a_traceback(tmp_path: Path) -> None:
     with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS)}
-        env.update(
-            TELEGRAM_BOT_TOKEN="123456:not-the-right-token",
-            TELEGRAM_API_BASE_URL=emu.base_url,
-            DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
+        process = start_bot(
+            emu, tmp_path / "bot.sqlite3", TELEGRAM_BOT_TOKEN="123456:not-the-right-token"
         )
-        result = subprocess.run(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=PROJECT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert result.returncode == 2
-    assert "Telegram rejected the bot token (401)" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "Telegram rejected the bot token (401)" in output
+    assert "Traceback" not in output
 
 
 def test_start_up_survives_a_telegram_hiccup(tmp_path: Path) -> None:
