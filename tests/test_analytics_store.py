@@ -459,3 +459,22 @@ def test_tables_without_a_recorded_version_are_adopted(tmp_path: Path) -> None:
     with EventStore(path, salt="s") as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.stats(7).answered == 1  # nothing lost
+
+
+def test_inbox_keeps_updates_until_handled_and_remembers_them(tmp_path: Path) -> None:
+    now = [NOW]
+    with EventStore(tmp_path / "bot.sqlite3", salt="s", clock=lambda: now[0]) as store:
+        store.inbox_receive([(1, '{"update_id": 1}'), (2, '{"update_id": 2}')])
+        store.inbox_receive([(2, '{"update_id": 2}')])  # fetched again: kept once
+        assert store.inbox_pending() == ['{"update_id": 1}', '{"update_id": 2}']
+        store.inbox_done(1)
+        assert store.inbox_pending() == ['{"update_id": 2}']
+        assert store.inbox_handled(1) and not store.inbox_handled(2)
+        assert store._db.execute("SELECT body FROM inbox WHERE update_id = 1").fetchone() == (
+            None,  # the patient's words go as soon as the update is handled
+        )
+        store.inbox_done(3)  # a webhook update, never fetched: remembered too
+        assert store.inbox_handled(3)
+        now[0] = NOW + timedelta(days=3)
+        store.purge_expired()
+        assert not store.inbox_handled(1) and store.inbox_pending() == ['{"update_id": 2}']

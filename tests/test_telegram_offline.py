@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from telegram import Update
 
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
@@ -358,3 +359,12 @@ async def test_a_lasting_fault_ends_in_the_error_handler_not_a_crash(
     bot.request.bad_gateway.clear()
     await bot.text("how much is it?")  # the bot carries on
     assert bot.request.sent()[-1]["text"]
+
+
+async def test_an_update_delivered_twice_is_answered_once(bot: Harness) -> None:
+    """Telegram retries a webhook it thinks failed; a replay after a crash may meet a
+    redelivery. The same update_id is handled once."""
+    update = {"update_id": 777, "message": message_dict("does it hurt?")}
+    await bot.application.process_update(Update.de_json(update, bot.application.bot))
+    await bot.application.process_update(Update.de_json(update, bot.application.bot))
+    assert len(bot.request.sent()) == 1

@@ -107,8 +107,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS posts_by_tag ON posts (tag)",
         "CREATE INDEX IF NOT EXISTS events_by_tag ON events (tag) WHERE tag IS NOT NULL",
     ),
+    # 2: the update inbox. An update is kept from the moment it is fetched until it has been
+    # handled, so one fetched but not handled when the process died is handled on restart;
+    # handled ids stay (without the update) a little longer, so a repeat is answered once.
+    (
+        """CREATE TABLE IF NOT EXISTS inbox (
+            update_id INTEGER PRIMARY KEY,
+            body TEXT,
+            received TEXT NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# Handled update ids are remembered this long: Telegram redelivers within minutes.
+INBOX_KEEP = timedelta(days=2)
 
 
 def utc_now() -> datetime:
@@ -301,7 +314,48 @@ class EventStore:
                 "UPDATE events SET text = NULL WHERE text IS NOT NULL AND time < ?", (cutoff,)
             ).rowcount
             handoffs = db.execute("DELETE FROM handoffs WHERE created_at < ?", (cutoff,)).rowcount
+            inbox_cutoff = self._timestamp(self._now() - INBOX_KEEP)
+            db.execute("DELETE FROM inbox WHERE done = 1 AND received < ?", (inbox_cutoff,))
         return texts + handoffs
+
+    # -- update inbox ----------------------------------------------------------------------
+
+    def inbox_receive(self, updates: list[tuple[int, str]]) -> None:
+        """Keep fetched updates (id, JSON) until they are handled; a known id is left alone."""
+        if not updates:
+            return
+        received = self._timestamp(self._now())
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO inbox (update_id, body, received) VALUES (?, ?, ?)",
+                [(update_id, body, received) for update_id, body in updates],
+            )
+
+    def inbox_handled(self, update_id: int) -> bool:
+        """Whether this update was handled already (a replay or a redelivery)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT done FROM inbox WHERE update_id = ?", (update_id,)
+            ).fetchone()
+        return bool(row and row[0])
+
+    def inbox_done(self, update_id: int) -> None:
+        """Mark an update handled; its content (the patient's words) is dropped at once."""
+        received = self._timestamp(self._now())
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO inbox (update_id, body, received, done) VALUES (?, NULL, ?, 1) "
+                "ON CONFLICT (update_id) DO UPDATE SET done = 1, body = NULL",
+                (update_id, received),
+            )
+
+    def inbox_pending(self) -> list[str]:
+        """Updates fetched but never handled (the process died), oldest first, as JSON."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM inbox WHERE done = 0 AND body IS NOT NULL ORDER BY update_id"
+            ).fetchall()
+        return [str(row[0]) for row in rows]
 
     # -- staff handoff ---------------------------------------------------------------------
 

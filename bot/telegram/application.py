@@ -36,7 +36,7 @@ from bot.clinic_settings import clinic_zone
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
-from bot.telegram import admin, handlers, handoff, services
+from bot.telegram import admin, handlers, handoff, inbox, services
 from bot.telegram.retrying_request import RetryingRequest
 from bot.telegram.settings import BotSettings
 from bot.telegram.token_watch import TokenRejectedError, WatchedRequest
@@ -91,6 +91,7 @@ def build_application(
         )
         # Queues outgoing calls within Telegram's limits (and retries a 429) instead of failing.
         .rate_limiter(AIORateLimiter(max_retries=5))
+        .application_class(inbox.InboxApplication)
         .post_init(_announce)
         .post_shutdown(_close)
     )
@@ -100,7 +101,11 @@ def build_application(
     else:
         builder = builder.request(RetryingRequest(HTTPXRequest(connection_pool_size=SEND_POOL)))
         # getUpdates as PTB makes it (one connection), plus a stop on a rejected token.
-        watch = WatchedRequest(lambda: application.stop_running(), connection_pool_size=1)
+        watch = WatchedRequest(
+            lambda: application.stop_running(),
+            lambda payload: inbox.keep_fetched(application.bot_data[services.STORE], payload),
+            connection_pool_size=1,
+        )
         builder = builder.get_updates_request(watch)
     application = builder.build()
     if watch is not None:
@@ -193,6 +198,7 @@ async def _announce(application: AnyApplication) -> None:
             )
     if settings.staff_chat_id is not None:
         await check_staff_chat(application)
+    await inbox.replay(application)
     damage = application.bot_data.get(services.STORE_DAMAGED)
     if damage is not None:
         alert = engine.knowledge.message("admin_database_damaged").replace(

@@ -16,6 +16,7 @@ from telegram.request import HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
 
+OK = 200
 UNAUTHORIZED = 401
 NO_UPDATES = b'{"ok": true, "result": []}'
 
@@ -28,9 +29,15 @@ class WatchedRequest(HTTPXRequest):
     """An HTTPXRequest for getUpdates that calls ``on_rejected`` once when Telegram answers
     401, and answers PTB with an empty batch of updates from then on."""
 
-    def __init__(self, on_rejected: Callable[[], None], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        on_rejected: Callable[[], None],
+        on_updates: Callable[[bytes], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._on_rejected = on_rejected
+        self._on_updates = on_updates
         self.rejected = False
 
     async def do_request(
@@ -60,4 +67,6 @@ class WatchedRequest(HTTPXRequest):
             # Handled here: PTB's polling sees "no updates" and shuts down in order, instead
             # of dying mid-loop and leaving its tasks behind.
             return 200, NO_UPDATES
+        if code == OK and self._on_updates is not None and url.endswith("/getUpdates"):
+            self._on_updates(payload)  # kept before PTB hands the updates out
         return code, payload

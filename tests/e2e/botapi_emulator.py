@@ -1072,6 +1072,7 @@ class BotApiEmulator:
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._faults: list[_Fault] = []
+        self._latency: dict[str, float] = {}
 
         self._callbacks: dict[str, _CallbackQuery] = {}
         self._inline_queries: dict[str, _InlineQuery] = {}
@@ -1771,6 +1772,11 @@ class BotApiEmulator:
                 _Fault(method.lower(), ApiError(error_code, description, parameters), times)
             )
 
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Make every call of ``method`` take ``seconds`` longer (0 to undo)."""
+        with self._lock:
+            self._latency[method.lower()] = seconds
+
     def dump(self, chat: ChatRef | None = None, limit: int = 20) -> str:
         """A human-readable state summary (used in timeout/assertion messages)."""
         with self._lock:
@@ -2187,6 +2193,9 @@ class BotApiEmulator:
                     raise fault.error
         if name == "getUpdates":
             return self._get_updates(params, call)  # waits without holding the lock
+        delay = self._latency.get(name.lower(), 0.0)
+        if delay:
+            time.sleep(delay)  # a slow Telegram, without holding the lock
         with self._lock:
             return handler(params)
 

@@ -1,0 +1,72 @@
+"""Every update handled exactly once, across crashes and redeliveries.
+
+Long polling tells Telegram an update is received as soon as the next batch is asked for,
+long before it is handled: a process killed in between lost those updates for good. Now
+each fetched batch is written to the database's inbox first (``keep_fetched``), an update
+is marked handled when its handlers have run (``InboxApplication``), and on start the
+unhandled ones are handled (``replay``). An update seen handled before (a replay that
+Telegram also redelivers, a webhook retry) is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.analytics.store import EventStore
+from bot.telegram import services
+
+log = logging.getLogger(__name__)
+
+
+class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application that skips handled updates and marks each one handled."""
+
+    async def process_update(self, update: object) -> None:
+        store = self.bot_data.get(services.STORE)
+        if not isinstance(update, Update) or not isinstance(store, EventStore):
+            await super().process_update(update)
+            return
+        if store.inbox_handled(update.update_id):
+            log.info("update %d was handled already: skipped", update.update_id)
+            return
+        try:
+            await super().process_update(update)
+        finally:
+            # Handled, well or not (errors went to the error handler): never twice.
+            store.inbox_done(update.update_id)
+
+
+def keep_fetched(store: EventStore, payload: bytes) -> None:
+    """Write a getUpdates answer's updates to the inbox before PTB hands them out."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return
+    updates = answer.get("result") if isinstance(answer, dict) else None
+    if not isinstance(updates, list):
+        return
+    store.inbox_receive(
+        [
+            (int(item["update_id"]), json.dumps(item, ensure_ascii=False))
+            for item in updates
+            if isinstance(item, dict) and isinstance(item.get("update_id"), int)
+        ]
+    )
+
+
+async def replay(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """Queue the updates fetched but never handled (the last process died); return how many."""
+    store = application.bot_data.get(services.STORE)
+    if not isinstance(store, EventStore):
+        return 0
+    pending = store.inbox_pending()
+    for body in pending:
+        await application.update_queue.put(Update.de_json(json.loads(body), application.bot))
+    if pending:
+        log.info("handling %d update(s) fetched before the last stop", len(pending))
+    return len(pending)
