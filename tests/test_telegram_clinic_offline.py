@@ -438,3 +438,17 @@ async def test_weekly_digest_reaches_the_admins(bot: Harness, knowledge: Knowled
     await weekly_digest(context)  # type: ignore[arg-type]
     (digest,) = [p for p in bot.request.sent() if p["chat_id"] == ADMIN]
     assert digest["text"].startswith(knowledge.message("digest_intro"))
+
+
+async def test_the_daily_purge_clears_questions_kept_in_conversation_state(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    """The state file must not keep patients' words for longer than a day."""
+    from telegram.ext import CallbackContext
+
+    from bot.telegram.admin import purge_expired
+
+    await bot.text("can I bring my dog along to the session?")  # kept for a handoff
+    await purge_expired(CallbackContext(bot.application))
+    await bot.text("/human")
+    assert bot.request.sent()[-1]["text"] == knowledge.message("handoff_ask")  # not offered

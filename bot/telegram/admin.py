@@ -31,7 +31,9 @@ from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
 from bot.problems import Severity
 from bot.telegram import keyboards
+from bot.telegram.handoff import LAST_UNANSWERED
 from bot.telegram.services import (
+    CLARIFIED,
     ENGINE,
     Context,
     content_dir_of,
@@ -43,6 +45,8 @@ from bot.telegram.services import (
 from bot.telegram_html import MAX_MESSAGE_LENGTH, split_message
 
 log = logging.getLogger(__name__)
+# Conversation-state entries that hold a patient's words.
+QUESTION_KEYS = (LAST_UNANSWERED, CLARIFIED)
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 _MAX_LISTED_PROBLEMS = 25
 
@@ -316,6 +320,16 @@ async def weekly_digest(context: Context) -> None:
 
 
 async def purge_expired(context: Context) -> None:
-    """Job: delete stored question text older than the retention period."""
+    """Job: delete stored question text older than the retention period, and the questions
+    kept in conversation state (for a handoff, for "None of these"): those only matter for a
+    day, and the state file must not become a second archive of patients' words."""
     changed = store_of(context).purge_expired()
-    log.info("retention: %d stored rows cleared", changed)
+    cleared = []
+    for user_id, data in context.application.user_data.items():
+        if any(data.pop(key, None) is not None for key in QUESTION_KEYS):
+            cleared.append(user_id)
+    if cleared:
+        context.application.mark_data_for_update_persistence(user_ids=cleared)
+    log.info(
+        "retention: %d stored rows and %d users' kept questions cleared", changed, len(cleared)
+    )

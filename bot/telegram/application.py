@@ -40,6 +40,7 @@ from bot.telegram import admin, handlers, handoff, inbox, services
 from bot.telegram.retrying_request import RetryingRequest
 from bot.telegram.settings import BotSettings
 from bot.telegram.token_watch import TokenRejectedError, WatchedRequest
+from bot.telegram.user_state import UserStatePersistence
 
 log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -95,6 +96,12 @@ def build_application(
         .post_init(_announce)
         .post_shutdown(_close)
     )
+    if request is None:
+        # Each user's conversation state (a question waiting for staff, the last unanswered
+        # one, what each "did you mean" was about) survives a restart: PTB's persistence,
+        # user data only (the services in bot_data are rebuilt at every start).
+        state = settings.database_path.with_name(settings.database_path.name + ".state")
+        builder = builder.persistence(UserStatePersistence(state))
     watch: WatchedRequest | None = None
     if request is not None:
         builder = builder.request(RetryingRequest(request)).get_updates_request(request)

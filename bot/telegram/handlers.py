@@ -26,6 +26,7 @@ from bot.engine import Reply, ReplyKind
 from bot.knowledge import Knowledge
 from bot.telegram import admin, discussion, handoff, keyboards
 from bot.telegram.services import (
+    CLARIFIED,
     Context,
     engine_of,
     settings_of,
@@ -40,9 +41,7 @@ MAX_INLINE_RESULTS = 10
 _DESCRIPTION_LENGTH = 90
 # Telegram's shared sender of anonymous group admins (GroupAnonymousBot).
 ANONYMOUS_ADMIN_ID = 1087968824
-# user_data: the question each "did you mean" message asked about, for its "None of these".
-CLARIFIED = "clarified_questions"
-MAX_CLARIFIED = 20
+MAX_CLARIFIED = 20  # "did you mean" messages whose question is remembered
 
 
 async def send_reply(

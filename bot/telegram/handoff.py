@@ -28,7 +28,9 @@ from bot.telegram_html import plain_text, split_message
 log = logging.getLogger(__name__)
 # user_data keys: the question the bot last could not answer, and "the next text is for staff".
 LAST_UNANSWERED = "last_unanswered"
-AWAITING_QUESTION = "awaiting_handoff"  # when the bot asked for it (time.monotonic)
+AWAITING_QUESTION = (
+    "awaiting_handoff"  # when the bot asked for it (time.time, so it holds across a restart)
+)
 # "Type your question for the team" is meant for the next message, not one sent much later.
 AWAIT_SECONDS = 15 * 60
 
@@ -61,7 +63,7 @@ async def offer(message: Message, context: Context) -> None:
         )
         await message.reply_text(split_message(text)[0], reply_markup=markup)
         return
-    user_data[AWAITING_QUESTION] = time.monotonic()
+    user_data[AWAITING_QUESTION] = time.time()
     await message.reply_text(knowledge.message("handoff_ask"))
 
 
@@ -72,7 +74,7 @@ async def on_choice(message: Message, user: User, context: Context, choice: str 
         await send_to_staff(message, user, context, user_data.pop(LAST_UNANSWERED))
     elif choice == "new" or choice == "send":
         user_data.pop(LAST_UNANSWERED, None)
-        user_data[AWAITING_QUESTION] = time.monotonic()
+        user_data[AWAITING_QUESTION] = time.time()
         await message.reply_text(engine_of(context).knowledge.message("handoff_ask"))
     else:
         await offer(message, context)
@@ -84,7 +86,7 @@ def awaits_question(context: Context) -> bool:
     if not context.user_data:
         return False
     asked = context.user_data.pop(AWAITING_QUESTION, None)
-    return isinstance(asked, float) and time.monotonic() - asked <= AWAIT_SECONDS
+    return isinstance(asked, float) and time.time() - asked <= AWAIT_SECONDS
 
 
 async def clear_waiting(update: Update, context: Context) -> None:

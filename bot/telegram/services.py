@@ -22,6 +22,8 @@ CONTENT_DIR = "content_dir"
 DISCUSSION_CHAT = "discussion_chat_id"
 STAFF_UNREACHABLE = "staff_chat_unreachable"
 STORE_DAMAGED = "analytics_store_damaged"
+# user_data: the question each "did you mean" message asked about, for its "None of these".
+CLARIFIED = "clarified_questions"
 
 _DECISIONS = {
     ReplyKind.ANSWER: Decision.ANSWER,
