@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from bot.knowledge import Knowledge
 from bot.language import STOPWORDS, english_word_ranks
+from bot.nlu.units import is_question, sentences_of
 from bot.text_normalizer import TextNormalizer
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -62,13 +63,7 @@ MIN_COMMON_POSTINGS = 30
 MAX_SCORED = 20  # examples per clause scored in full (the most promising by a cheap bound)
 RANKED_PER_UNIT = 8  # no caller asks for more candidates than this
 
-_SENTENCE_END = re.compile(r"[^.!?\n]+[.!?\n]*")
 _CLAUSE_BREAK = re.compile(r"[;:]+|,|\s[-\u2013\u2014]+\s")
-_QUESTION_START = re.compile(
-    r"^\W*(how|what|whats|when|where|why|who|which|can|could|do|does|did|is|are|will|would|"
-    r"should|may|might|have|has|any)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -203,8 +198,8 @@ class Matcher:
         not outscore the question. Each clause is normalised once; sentences and the whole
         message are unions of their clauses (no synonym phrase spans a comma).
         """
-        sentences = [s.strip() for s in _SENTENCE_END.findall(question) if s.strip()]
-        asking = [_is_question(s) for s in sentences]
+        sentences = sentences_of(question)
+        asking = [is_question(s) for s in sentences]
         mixed = len(sentences) > 1 and any(asking) and not all(asking)
         clauses = [
             [
@@ -218,8 +213,8 @@ class Matcher:
         whole = frozenset().union(*sentence_tokens)
         units: list[tuple[frozenset[str], bool]] = [] if mixed else [(whole, True)]
         seen = set() if mixed else {whole}
-        for number, is_question in enumerate(asking):
-            if mixed and not is_question:
+        for number, asks in enumerate(asking):
+            if mixed and not asks:
                 continue
             parts = [sentence_tokens[number], *clauses[number]]
             if mixed and number > 0:
@@ -330,12 +325,3 @@ class Matcher:
             ),
         )
         return [index for _, index in promising]
-
-
-def _is_question(sentence: str) -> bool:
-    return sentence.rstrip().endswith("?") or bool(_QUESTION_START.match(sentence))
-
-
-def looks_like_question(text: str) -> bool:
-    """Whether any sentence of ``text`` asks something (a "?" or a question word first)."""
-    return any(_is_question(s) for s in _SENTENCE_END.findall(text) if s.strip())
