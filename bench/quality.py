@@ -43,6 +43,7 @@ from bot.content_loader import load_knowledge
 from bot.engine import SAFETY, DialogueEngine
 from bot.evaluation import EvalItem, judged, load_eval_set
 from bot.knowledge import Knowledge
+from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, training_data
 from bot.paths import default_content_dir
 
 NAIVE_CUTOFF = 80.0
@@ -149,15 +150,9 @@ def _measure_content(
 
 
 def _examples(knowledge: Knowledge) -> tuple[list[str], list[str | None]]:
-    texts: list[str] = []
-    labels: list[str | None] = []
-    for intent in knowledge.intents.values():
-        texts += [e.text for e in intent.examples]
-        labels += [intent.id] * len(intent.examples)
-    for example in (*knowledge.out_of_scope, *knowledge.not_offered):
-        texts.append(example.text)
-        labels.append(None)
-    return texts, labels
+    """The bot's training data, with its pseudo-intents as "not ours" (None)."""
+    texts, classes = training_data(knowledge)
+    return texts, [None if c in (OUT_OF_SCOPE, NOT_OFFERED) else c for c in classes]
 
 
 def _naive(text: str, texts: list[str], labels: list[str | None]) -> str | None:

@@ -10,7 +10,7 @@ by side would be):
 
 Training counts every example's features once (``CountMatrix``) and derives the TF-IDF
 matrix of any subset of them (each cross-validation fold) with sparse arithmetic;
-``FeatureSpace.vector`` applies the same formula to one question at run time, and a test
+``FeatureSpace.text_vector`` applies the same formula to one question at run time, and a test
 holds the two to the same numbers. Prediction needs no scikit-learn.
 """
 
@@ -74,20 +74,12 @@ class FeatureSpace:
     def size(self) -> int:
         return len(self.columns)
 
-    def vector(
-        self, words: list[str], chars: list[str]
-    ) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
-        """Column indices and TF-IDF values (sublinear tf, each block of unit length)."""
-        get = self.columns.get
-        word_columns = [c for c in map(get, words) if c is not None]
-        char_columns = [c for c in map(get, chars) if c is not None]
-        return self._weigh(np.asarray(word_columns, np.intp), np.asarray(char_columns, np.intp))
-
     def text_vector(
         self, text: str, canonical: Sequence[str]
     ) -> tuple[NDArray[np.intp], NDArray[np.float32]]:
-        """``vector(*raw_features(text, canonical))``, faster: each word's character columns
-        are looked up once and remembered."""
+        """Column indices and TF-IDF values of ``raw_features(text, canonical)`` (sublinear tf,
+        each block of unit length); each word's character columns are looked up once and
+        remembered."""
         get = self.columns.get
         word_columns = [c for c in map(get, word_features(canonical)) if c is not None]
         parts = [self._columns_of(token) for token in basic_tokens(text)]
