@@ -428,14 +428,13 @@ def _read_safety(value: Any, path: Path, line: int, draft: _Draft, report: _Coll
         draft.safety.append(SafetyPattern(str(pattern), SourceRef(path, pattern_line)))
 
 
-def _read_out_of_scope(
-    value: Any, path: Path, line: int, draft: _Draft, report: _Collector
-) -> None:
-    draft.out_of_scope.extend(_examples(value, path, line, report, None))
+def _example_list(section: str) -> _SectionReader:
+    """A reader for a top-level list of examples (``out_of_scope``, ``not_offered``)."""
 
+    def read(value: Any, path: Path, line: int, draft: _Draft, report: _Collector) -> None:
+        getattr(draft, section).extend(_examples(value, path, line, report, None))
 
-def _read_not_offered(value: Any, path: Path, line: int, draft: _Draft, report: _Collector) -> None:
-    draft.not_offered.extend(_examples(value, path, line, report, None))
+    return read
 
 
 def _read_responses(value: Any, path: Path, line: int, draft: _Draft, report: _Collector) -> None:
@@ -524,8 +523,8 @@ _INTENT_SECTIONS: dict[str, _SectionReader] = {
     "intents": _read_intents,
     "synonyms": _read_synonyms,
     "safety": _read_safety,
-    "out_of_scope": _read_out_of_scope,
-    "not_offered": _read_not_offered,
+    "out_of_scope": _example_list("out_of_scope"),
+    "not_offered": _example_list("not_offered"),
 }
 _RESPONSE_SECTIONS: dict[str, _SectionReader] = {
     "responses": _read_responses,
