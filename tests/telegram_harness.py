@@ -18,6 +18,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.analytics.store import EventStore
 from bot.knowledge import Knowledge
 from bot.telegram.application import build_application
+from bot.telegram.services import STORE
 from bot.telegram.settings import BotSettings
 from tests.e2e.botapi_emulator import parse_html
 
@@ -132,6 +133,9 @@ class Harness:
     async def send(self, data: dict[str, Any]) -> None:
         data = {"update_id": next(self._ids), **data}
         await self.application.process_update(Update.de_json(data, self.application.bot))
+        # Analytics events and inbox marks are written in the database thread: wait for
+        # them, so a test reads what the update left behind.
+        await self.application.bot_data[STORE].flush()
 
     async def text(
         self, text: str, user_id: int = 42, chat: dict[str, Any] | None = None, **message: Any
@@ -205,11 +209,14 @@ def message_dict(
 
 
 @asynccontextmanager
-async def offline_bot(knowledge: Knowledge, **settings: Any) -> AsyncIterator[Harness]:
-    """The real Application over the recording request, an in-memory database, and ``settings``
-    (BotSettings fields such as admin_ids or staff_chat_id); collects any swallowed error."""
+async def offline_bot(
+    knowledge: Knowledge, store: EventStore | None = None, **settings: Any
+) -> AsyncIterator[Harness]:
+    """The real Application over the recording request, ``store`` (an in-memory database by
+    default) and ``settings`` (BotSettings fields such as admin_ids or staff_chat_id);
+    collects any swallowed error."""
     request = RecordingRequest()
-    store = EventStore.in_memory()
+    store = store or EventStore.in_memory()
     bot_settings = BotSettings(token=TOKEN, analytics_salt="test", **settings)
     application = build_application(bot_settings, knowledge, request=request, store=store)
     harness = Harness(application, request, store)

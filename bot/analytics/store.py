@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +31,12 @@ from bot.analytics.redaction import redact
 
 MEMORY = ":memory:"
 TOP_INTENTS = 5
+# How long one statement waits for another process's write lock before SQLite gives up.
+DEFAULT_BUSY_TIMEOUT = 10.0
+# Event ids are drawn at random when the caller needs the id before the row is written
+# (``new_event_id``): 59 bits, at most 18 digits in a feedback button's callback data, and a
+# clash as likely as guessing a 59-bit secret.
+_EVENT_ID_BITS = 59
 _HASH_LENGTH = 32
 
 
@@ -172,7 +179,11 @@ class EventStore:
         salt: str,
         retention_days: int = 90,
         clock: Callable[[], datetime] = utc_now,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
+        """``busy_timeout``: seconds a statement waits for another process's write lock once
+        the database is open (the bot keeps it short and tries again in its database thread:
+        ``bot.analytics.background``); opening and migrating wait DEFAULT_BUSY_TIMEOUT."""
         if not salt:
             raise ValueError("the analytics salt must not be empty")
         if retention_days < 1:
@@ -187,7 +198,7 @@ class EventStore:
         # isolation_level=None: no implicit transactions; each write below commits at once
         # or runs inside an explicit BEGIN IMMEDIATE ... COMMIT.
         self._db = sqlite3.connect(
-            path, timeout=10.0, isolation_level=None, check_same_thread=False
+            path, timeout=DEFAULT_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -203,6 +214,7 @@ class EventStore:
             # The bot also purges on a schedule; this keeps the retention promise even if
             # it was stopped for longer than the retention period.
             self.purge_expired()
+            self._db.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000):d}")
         except BaseException:
             self._db.close()
             raise
@@ -252,8 +264,10 @@ class EventStore:
         score: float,
         tag: str | None = None,
         text: str | None = None,
+        event_id: int | None = None,
     ) -> int:
-        """Store one event and commit it; return its id.
+        """Store one event and commit it; return its id (``event_id`` when given, from
+        ``new_event_id``; the database numbers it otherwise).
 
         ``text`` is kept only for unanswered questions (FALLBACK), redacted; otherwise dropped.
         """
@@ -263,9 +277,10 @@ class EventStore:
             stored_text = redact(text).strip() or None
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO events (time, user_hash, chat_type, source, tag, intent, score,"
-                " decision, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (id, time, user_hash, chat_type, source, tag, intent, score,"
+                " decision, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
+                    event_id,
                     self._timestamp(self._now()),
                     None if user_id is None else self.user_hash(user_id),
                     chat_type,
@@ -279,6 +294,12 @@ class EventStore:
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
+
+    @staticmethod
+    def new_event_id() -> int:
+        """An id for an event that is written later: the reply (its feedback buttons carry
+        the id) need not wait for the database."""
+        return secrets.randbits(_EVENT_ID_BITS) + 1
 
     def set_feedback(self, event_id: int, user_id: int, helpful: bool) -> Vote:
         """Store the first Yes/No vote on an event of that user; a second press (a double tap

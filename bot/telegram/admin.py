@@ -25,6 +25,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.analytics.chart import questions_per_day_png
 from bot.analytics.reports import find_gaps, gaps_report, stats_report
+from bot.analytics.store import EventStore, Stats
 from bot.content_changes import compare, content_counts
 from bot.content_loader import check_content
 from bot.engine import DialogueEngine
@@ -37,10 +38,10 @@ from bot.telegram.services import (
     ENGINE,
     Context,
     content_dir_of,
+    database_of,
     engine_of,
     is_admin,
     settings_of,
-    store_of,
 )
 from bot.telegram_html import MAX_MESSAGE_LENGTH, split_message
 
@@ -71,16 +72,22 @@ def titles(knowledge: Knowledge) -> dict[str, str]:
     return {intent_id: response.title for intent_id, response in knowledge.responses.items()}
 
 
-def stats_text(context: Context) -> str:
+async def stats_text(context: Context) -> str:
     """The /stats report for the last 7 and 30 days."""
-    store = store_of(context)
-    return stats_report(store.stats(7), store.stats(30), titles(engine_of(context).knowledge))
+    database = database_of(context)
+    week, month = await database.call(_week_and_month, database.store)
+    return stats_report(week, month, titles(engine_of(context).knowledge))
 
 
-def gaps_text(context: Context) -> str:
+def _week_and_month(store: EventStore) -> tuple[Stats, Stats]:
+    return store.stats(7), store.stats(30)
+
+
+async def gaps_text(context: Context) -> str:
     """The /gaps report: unanswered questions of the last 30 days, grouped."""
     engine = engine_of(context)
-    gaps = find_gaps(store_of(context).unanswered(30), engine)
+    database = database_of(context)
+    gaps = find_gaps(await database.call(database.store.unanswered, 30), engine)
     return gaps_report(gaps, titles(engine.knowledge))
 
 
@@ -90,9 +97,9 @@ async def stats_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    store = store_of(context)
-    month = store.stats(30)
-    report = stats_report(store.stats(7), month, titles(engine_of(context).knowledge))
+    database = database_of(context)
+    week, month = await database.call(_week_and_month, database.store)
+    report = stats_report(week, month, titles(engine_of(context).knowledge))
     for part in split_message(report):
         await message.reply_text(part)
     chart = questions_per_day_png(month.per_day)
@@ -103,7 +110,7 @@ async def stats_command(update: Update, context: Context) -> None:
 async def gaps_command(update: Update, context: Context) -> None:
     """What people asked that the bot could not answer, most frequent first."""
     if update.effective_message:
-        for part in split_message(gaps_text(context)):
+        for part in split_message(await gaps_text(context)):
             await update.effective_message.reply_text(part)
 
 
@@ -197,7 +204,8 @@ async def post_command(update: Update, context: Context) -> None:
     await message.reply_text(
         knowledge.message("admin_post_preview").replace("{channel}", html.escape(str(channel)))
     )
-    tag = store_of(context).next_post_tag()
+    database = database_of(context)
+    tag = await database.call(database.store.next_post_tag)
     markup = keyboards.ask_keyboard(knowledge, context.bot.username, intent_id, tag)
     controls = keyboards.choice_keyboard(
         (knowledge.message("admin_publish"), f"p:{intent_id}"),
@@ -255,8 +263,8 @@ async def on_publish(
     if intent_id not in knowledge.responses:
         await message.reply_text(_unknown_topic(knowledge, intent_id))
         return
-    store = store_of(context)
-    tag = store.next_post_tag()
+    database = database_of(context)
+    tag = await database.call(database.store.next_post_tag)
     markup = keyboards.ask_keyboard(knowledge, context.bot.username, intent_id, tag)
     try:
         sent = await context.bot.send_message(
@@ -270,8 +278,12 @@ async def on_publish(
             .replace("{reason}", html.escape(str(exc), quote=False))
         )
         return
-    post = store.record_post(
-        intent_id=intent_id, channel=str(channel), message_id=sent.message_id, tag=tag
+    post = await database.call(
+        database.store.record_post,
+        intent_id=intent_id,
+        channel=str(channel),
+        message_id=sent.message_id,
+        tag=tag,
     )
     log.info("published %s to the channel as %s", intent_id, post.tag)
     await message.reply_text(
@@ -288,11 +300,13 @@ async def posts_command(update: Update, context: Context) -> None:
     if message is None:
         return
     knowledge = engine_of(context).knowledge
-    posts = store_of(context).posts()
+    database = database_of(context)
+    posts = await database.call(database.store.posts)
     if not posts:
         await message.reply_text(knowledge.message("admin_no_posts"))
         return
-    visits = {post.id: count for post, count in store_of(context).stats(30).post_visits}
+    month = await database.call(database.store.stats, 30)
+    visits = {post.id: count for post, count in month.post_visits}
     lines = []
     for post in posts:
         title = (
@@ -310,7 +324,8 @@ async def posts_command(update: Update, context: Context) -> None:
 async def weekly_digest(context: Context) -> None:
     """Job: send every admin the stats and the gaps of the week."""
     knowledge = engine_of(context).knowledge
-    text = f"{knowledge.message('digest_intro')}\n\n{stats_text(context)}\n\n{gaps_text(context)}"
+    stats, gaps = await stats_text(context), await gaps_text(context)
+    text = f"{knowledge.message('digest_intro')}\n\n{stats}\n\n{gaps}"
     for admin_id in settings_of(context).admin_ids:
         try:
             for part in split_message(text):
@@ -323,7 +338,8 @@ async def purge_expired(context: Context) -> None:
     """Job: delete stored question text older than the retention period, and the questions
     kept in conversation state (for a handoff, for "None of these"): those only matter for a
     day, and the state file must not become a second archive of patients' words."""
-    changed = store_of(context).purge_expired()
+    database = database_of(context)
+    changed = await database.call(database.store.purge_expired)
     cleared = []
     for user_id, data in context.application.user_data.items():
         if any(data.pop(key, None) is not None for key in QUESTION_KEYS):

@@ -31,6 +31,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
 from bot.analytics.store import MEMORY, EventStore
 from bot.clinic_settings import clinic_zone
 from bot.engine import DialogueEngine
@@ -122,7 +123,7 @@ def build_application(
             services.ENGINE: DialogueEngine(knowledge),
             services.SETTINGS: settings,
             services.CONTENT_DIR: content_dir or default_content_dir(),
-            services.STORE: store or _open_store(settings, application),
+            services.STORE: DatabaseWorker(store or _open_store(settings, application)),
         }
     )
 
@@ -229,7 +230,13 @@ def _open_store(settings: BotSettings, application: AnyApplication) -> EventStor
     start with a clear message.
     """
     try:
-        return EventStore(settings.database_path, settings.analytics_salt, settings.retention_days)
+        return EventStore(
+            settings.database_path,
+            settings.analytics_salt,
+            settings.retention_days,
+            # Each try is short: a locked database is waited for in the database thread.
+            busy_timeout=TRY_TIMEOUT,
+        )
     except sqlite3.OperationalError:
         raise
     except sqlite3.DatabaseError as exc:
@@ -272,8 +279,8 @@ async def _recheck_staff_chat(context: CallbackContext[Any, Any, Any, Any]) -> N
 
 
 async def _close(application: AnyApplication) -> None:
-    store: EventStore = application.bot_data[services.STORE]
-    store.close()
+    database: DatabaseWorker = application.bot_data[services.STORE]
+    database.close()
 
 
 def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = None) -> None:

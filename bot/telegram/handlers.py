@@ -28,10 +28,10 @@ from bot.telegram import admin, discussion, handoff, keyboards
 from bot.telegram.services import (
     CLARIFIED,
     Context,
+    database_of,
     engine_of,
     settings_of,
     staff_chat_of,
-    store_of,
     track,
 )
 from bot.telegram_html import plain_text, split_message
@@ -166,7 +166,8 @@ async def forget_command(update: Update, context: Context) -> None:
         # one shared user id, so whose data to delete is unknown. Only a person can ask.
         await message.reply_text(engine_of(context).knowledge.message("forget_anonymous"))
         return
-    deleted = store_of(context).forget_user(update.effective_user.id)
+    database = database_of(context)
+    deleted = await database.call(database.store.forget_user, update.effective_user.id)
     if context.user_data is not None:
         context.user_data.clear()
     log.info("a user asked to be forgotten: %d rows deleted", deleted)
@@ -272,7 +273,9 @@ async def _record_feedback(
     query: CallbackQuery, message: Message, context: Context, event_id: int, helpful: bool
 ) -> None:
     knowledge = engine_of(context).knowledge
-    vote = store_of(context).set_feedback(event_id, query.from_user.id, helpful)
+    database = database_of(context)
+    # In order after the event's own (queued) write: a quick tap still finds its answer.
+    vote = await database.call(database.store.set_feedback, event_id, query.from_user.id, helpful)
     toast = {
         Vote.SAVED: "feedback_thanks",
         Vote.ALREADY: "feedback_already",

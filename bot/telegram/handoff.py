@@ -19,9 +19,9 @@ from bot.telegram import keyboards
 from bot.telegram.services import (
     STAFF_UNREACHABLE,
     Context,
+    database_of,
     engine_of,
     staff_chat_of,
-    store_of,
 )
 from bot.telegram_html import plain_text, split_message
 
@@ -111,7 +111,9 @@ async def send_to_staff(message: Message, user: User, context: Context, question
         for part in split_message(text):
             sent = await context.bot.send_message(staff_chat_id, part)
             # Every part maps back: staff may reply to whichever part they read last.
-            store_of(context).save_handoff(
+            database = database_of(context)
+            database.later(
+                database.store.save_handoff,
                 staff_chat_id=staff_chat_id,
                 staff_message_id=sent.message_id,
                 user_chat_id=message.chat_id,
@@ -153,7 +155,11 @@ async def staff_reply(update: Update, context: Context) -> None:
     replied = message.reply_to_message if message else None
     if message is None or replied is None or not message.text:
         return
-    user_chat_id = store_of(context).handoff_chat(message.chat_id, replied.message_id)
+    database = database_of(context)
+    # Through the database thread: in order after the handoff's own (queued) write.
+    user_chat_id = await database.call(
+        database.store.handoff_chat, message.chat_id, replied.message_id
+    )
     knowledge = engine_of(context).knowledge
     if user_chat_id is None:
         if _is_handed_over_question(replied, context, knowledge.message("handoff_to_staff")):

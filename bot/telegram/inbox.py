@@ -6,6 +6,10 @@ each fetched batch is written to the database's inbox first (``keep_fetched``), 
 is marked handled when its handlers have run (``InboxApplication``), and on start the
 unhandled ones are handled (``replay``). An update seen handled before (a replay that
 Telegram also redelivers, a webhook retry) is skipped.
+
+Writes go through the database thread (``bot.analytics.background``); only the check "handled
+before?" reads on the event loop: an indexed read, which in WAL mode never waits for another
+process's write lock, and which must not queue behind writes that do.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
-from bot.analytics.store import EventStore
+from bot.analytics.background import DatabaseWorker
 from bot.telegram import services
 
 log = logging.getLogger(__name__)
@@ -27,22 +31,23 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
     """PTB's Application that skips handled updates and marks each one handled."""
 
     async def process_update(self, update: object) -> None:
-        store = self.bot_data.get(services.STORE)
-        if not isinstance(update, Update) or not isinstance(store, EventStore):
+        database = self.bot_data.get(services.STORE)
+        if not isinstance(update, Update) or not isinstance(database, DatabaseWorker):
             await super().process_update(update)
             return
-        if store.inbox_handled(update.update_id):
+        if database.store.inbox_handled(update.update_id):
             log.info("update %d was handled already: skipped", update.update_id)
             return
         try:
             await super().process_update(update)
         finally:
             # Handled, well or not (errors went to the error handler): never twice.
-            store.inbox_done(update.update_id)
+            database.later(database.store.inbox_done, update.update_id)
 
 
-def keep_fetched(store: EventStore, payload: bytes) -> None:
-    """Write a getUpdates answer's updates to the inbox before PTB hands them out."""
+async def keep_fetched(database: DatabaseWorker, payload: bytes) -> None:
+    """Write a getUpdates answer's updates to the inbox before PTB hands them out (waiting
+    for the database thread, not on it: the updates already fetched are answered meanwhile)."""
     try:
         answer = json.loads(payload)
     except ValueError:
@@ -50,21 +55,22 @@ def keep_fetched(store: EventStore, payload: bytes) -> None:
     updates = answer.get("result") if isinstance(answer, dict) else None
     if not isinstance(updates, list):
         return
-    store.inbox_receive(
+    await database.call(
+        database.store.inbox_receive,
         [
             (int(item["update_id"]), json.dumps(item, ensure_ascii=False))
             for item in updates
             if isinstance(item, dict) and isinstance(item.get("update_id"), int)
-        ]
+        ],
     )
 
 
 async def replay(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Queue the updates fetched but never handled (the last process died); return how many."""
-    store = application.bot_data.get(services.STORE)
-    if not isinstance(store, EventStore):
+    database = application.bot_data.get(services.STORE)
+    if not isinstance(database, DatabaseWorker):
         return 0
-    pending = store.inbox_pending()
+    pending = await database.call(database.store.inbox_pending)
     for body in pending:
         await application.update_queue.put(Update.de_json(json.loads(body), application.bot))
     if pending:

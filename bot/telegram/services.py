@@ -8,7 +8,8 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.analytics.store import Decision, EventStore, Source
+from bot.analytics.background import DatabaseWorker
+from bot.analytics.store import Decision, Source
 from bot.engine import DialogueEngine, Reply, ReplyKind
 from bot.telegram.settings import BotSettings
 
@@ -40,10 +41,10 @@ def engine_of(context: Context) -> DialogueEngine:
     return engine
 
 
-def store_of(context: Context) -> EventStore:
-    """The analytics and handoff database."""
-    store: EventStore = context.bot_data[STORE]
-    return store
+def database_of(context: Context) -> DatabaseWorker:
+    """The analytics and handoff database, called through its own thread (never on the loop)."""
+    database: DatabaseWorker = context.bot_data[STORE]
+    return database
 
 
 def settings_of(context: Context) -> BotSettings:
@@ -80,11 +81,12 @@ def track(
     tag: str | None = None,
     question: str | None = None,
 ) -> int | None:
-    """Record one reply as an analytics event; the store keeps text only for fallbacks."""
+    """Queue one reply's analytics event (the store keeps text only for fallbacks); return
+    its id at once, for the reply's feedback buttons."""
     user = update.effective_user
     chat = update.effective_chat
     try:
-        return store_of(context).record(
+        return database_of(context).record(
             user_id=user.id if user else None,
             chat_type=chat.type if chat else "inline",
             source=source,
@@ -95,5 +97,5 @@ def track(
             text=question,
         )
     except Exception:  # analytics must never cost a patient their answer
-        log.exception("could not record an analytics event")
+        log.exception("could not queue an analytics event")
         return None

@@ -9,7 +9,7 @@ exits with a clear message and a non-zero status and the supervisor can act.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram.request import HTTPXRequest, RequestData
@@ -32,7 +32,7 @@ class WatchedRequest(HTTPXRequest):
     def __init__(
         self,
         on_rejected: Callable[[], None],
-        on_updates: Callable[[bytes], None] | None = None,
+        on_updates: Callable[[bytes], Awaitable[None]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -68,5 +68,5 @@ class WatchedRequest(HTTPXRequest):
             # of dying mid-loop and leaving its tasks behind.
             return 200, NO_UPDATES
         if code == OK and self._on_updates is not None and url.endswith("/getUpdates"):
-            self._on_updates(payload)  # kept before PTB hands the updates out
+            await self._on_updates(payload)  # kept before PTB hands the updates out
         return code, payload
