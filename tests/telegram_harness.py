@@ -3,6 +3,7 @@ request layer that answers Bot API calls locally and records them, and update fa
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -44,6 +45,8 @@ class RecordingRequest(BaseRequest):
         self.fail_reasons: dict[str, str] = {}
         # method -> how many of its next calls get a 502 (a passing fault at Telegram)
         self.bad_gateway: dict[str, int] = {}
+        # chat id -> calls to that chat hang until the event is set (a hung Telegram call)
+        self.hold_chats: dict[int, asyncio.Event] = {}
 
     @property
     def read_timeout(self) -> float:
@@ -68,6 +71,9 @@ class RecordingRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append(Call(api_method, params))
+        held = self.hold_chats.get(params.get("chat_id"))  # type: ignore[arg-type]
+        if held is not None:
+            await held.wait()
         if self.bad_gateway.get(api_method, 0) > 0:
             self.bad_gateway[api_method] -= 1
             return 502, json.dumps(

@@ -38,6 +38,7 @@ from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
 from bot.telegram import admin, handlers, handoff, inbox, services
+from bot.telegram.chat_order import ChatOrderedProcessor
 from bot.telegram.retrying_request import RetryingRequest
 from bot.telegram.settings import BotSettings
 from bot.telegram.token_watch import TokenRejectedError, WatchedRequest
@@ -94,6 +95,8 @@ def build_application(
         # Queues outgoing calls within Telegram's limits (and retries a 429) instead of failing.
         .rate_limiter(AIORateLimiter(max_retries=5))
         .application_class(inbox.InboxApplication)
+        # Chats side by side, each chat in order: a hung call holds up only its own chat.
+        .concurrent_updates(ChatOrderedProcessor())
         .post_init(_announce)
         .post_shutdown(_close)
     )

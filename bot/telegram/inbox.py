@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from telegram import Update
@@ -26,18 +27,31 @@ from bot.telegram import services
 
 log = logging.getLogger(__name__)
 
+# Update ids remembered in memory; older ones are checked in the database only.
+TAKEN_LIMIT = 10_000
+
 
 class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
     """PTB's Application that skips handled updates and marks each one handled."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Update ids this process took on, most recent last: a redelivery can arrive while
+        # the first copy is still being handled (chats are handled side by side), or before
+        # its "handled" mark reached the database.
+        self._taken: OrderedDict[int, None] = OrderedDict()
 
     async def process_update(self, update: object) -> None:
         database = self.bot_data.get(services.STORE)
         if not isinstance(update, Update) or not isinstance(database, DatabaseWorker):
             await super().process_update(update)
             return
-        if database.store.inbox_handled(update.update_id):
+        if update.update_id in self._taken or database.store.inbox_handled(update.update_id):
             log.info("update %d was handled already: skipped", update.update_id)
             return
+        self._taken[update.update_id] = None
+        if len(self._taken) > TAKEN_LIMIT:
+            self._taken.popitem(last=False)
         try:
             await super().process_update(update)
         finally:
