@@ -97,6 +97,8 @@ def build_application(
         .application_class(inbox.InboxApplication)
         # Chats side by side, each chat in order: a hung call holds up only its own chat.
         .concurrent_updates(ChatOrderedProcessor())
+        # Every update is written to the database before Telegram is told it arrived.
+        .update_queue(updates := inbox.InboxQueue())
         .post_init(_announce)
         .post_shutdown(_close)
     )
@@ -112,11 +114,7 @@ def build_application(
     else:
         builder = builder.request(RetryingRequest(HTTPXRequest(connection_pool_size=SEND_POOL)))
         # getUpdates as PTB makes it (one connection), plus a stop on a rejected token.
-        watch = WatchedRequest(
-            lambda: application.stop_running(),
-            lambda payload: inbox.keep_fetched(application.bot_data[services.STORE], payload),
-            connection_pool_size=1,
-        )
+        watch = WatchedRequest(lambda: application.stop_running(), connection_pool_size=1)
         builder = builder.get_updates_request(watch)
     application = builder.build()
     if watch is not None:
@@ -129,6 +127,7 @@ def build_application(
             services.STORE: DatabaseWorker(store or _open_store(settings, application)),
         }
     )
+    updates.database = application.bot_data[services.STORE]
 
     # Commands run once, when sent: an edited "/start pricing" or "/stats" is not a new request
     # (PTB's CommandHandler would take edited messages too).

@@ -1,11 +1,11 @@
 """Every update handled exactly once, across crashes and redeliveries.
 
-Long polling tells Telegram an update is received as soon as the next batch is asked for,
-long before it is handled: a process killed in between lost those updates for good. Now
-each fetched batch is written to the database's inbox first (``keep_fetched``), an update
-is marked handled when its handlers have run (``InboxApplication``), and on start the
-unhandled ones are handled (``replay``). An update seen handled before (a replay that
-Telegram also redelivers, a webhook retry) is skipped.
+Telegram counts an update as delivered long before it is handled: long polling as soon as
+the next batch is asked for, a webhook as soon as it answers 200. A process killed in
+between lost those updates for good. Now every update is written to the database's inbox
+before Telegram is told (``InboxQueue``), marked handled when its handlers have run
+(``InboxApplication``), and on start the unhandled ones are handled (``replay``). An update
+seen handled before (a replay that Telegram also redelivers, a webhook retry) is skipped.
 
 Writes go through the database thread (``bot.analytics.background``); only the check "handled
 before?" reads on the event loop: an indexed read, which in WAL mode never waits for another
@@ -14,6 +14,7 @@ process's write lock, and which must not queue behind writes that do.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -59,24 +60,25 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
             database.later(database.store.inbox_done, update.update_id)
 
 
-async def keep_fetched(database: DatabaseWorker, payload: bytes) -> None:
-    """Write a getUpdates answer's updates to the inbox before PTB hands them out (waiting
-    for the database thread, not on it: the updates already fetched are answered meanwhile)."""
-    try:
-        answer = json.loads(payload)
-    except ValueError:
-        return
-    updates = answer.get("result") if isinstance(answer, dict) else None
-    if not isinstance(updates, list):
-        return
-    await database.call(
-        database.store.inbox_receive,
-        [
-            (int(item["update_id"]), json.dumps(item, ensure_ascii=False))
-            for item in updates
-            if isinstance(item, dict) and isinstance(item.get("update_id"), int)
-        ],
-    )
+class InboxQueue(asyncio.Queue[object]):
+    """The application's update queue; each update is written to the inbox before it joins.
+
+    Both ways updates arrive wait for ``put``: PTB's webhook server answers Telegram 200 only
+    after it, and long polling confirms a batch (the next getUpdates offset) only after every
+    update of it was put. So an update Telegram counts as delivered is in the database first.
+    The write waits in the database thread, not on the event loop.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.database: DatabaseWorker | None = None  # set once the store is open
+
+    async def put(self, item: object) -> None:
+        if self.database is not None and isinstance(item, Update):
+            await self.database.call(
+                self.database.store.inbox_receive, [(item.update_id, item.to_json())]
+            )
+        await super().put(item)
 
 
 async def replay(application: Application[Any, Any, Any, Any, Any, Any]) -> int:

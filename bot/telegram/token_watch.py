@@ -9,14 +9,13 @@ exits with a clear message and a non-zero status and the supervisor can act.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from telegram.request import HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
 
-OK = 200
 UNAUTHORIZED = 401
 NO_UPDATES = b'{"ok": true, "result": []}'
 
@@ -32,12 +31,10 @@ class WatchedRequest(HTTPXRequest):
     def __init__(
         self,
         on_rejected: Callable[[], None],
-        on_updates: Callable[[bytes], Awaitable[None]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._on_rejected = on_rejected
-        self._on_updates = on_updates
         self.rejected = False
 
     async def do_request(
@@ -67,6 +64,4 @@ class WatchedRequest(HTTPXRequest):
             # Handled here: PTB's polling sees "no updates" and shuts down in order, instead
             # of dying mid-loop and leaving its tasks behind.
             return 200, NO_UPDATES
-        if code == OK and self._on_updates is not None and url.endswith("/getUpdates"):
-            await self._on_updates(payload)  # kept before PTB hands the updates out
         return code, payload

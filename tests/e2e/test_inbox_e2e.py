@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .botapi_emulator import BotApiEmulator
 from .running_bot import bot_process, start_bot
+from .test_webhook_e2e import SECRET, free_port, post, wait_for_server
 
 PATIENTS = 4
 EACH = 5  # questions per patient: a chat's questions are answered one by one, in order
@@ -39,9 +40,8 @@ def test_questions_fetched_before_a_kill_are_answered_once_after_restart(tmp_pat
         finally:
             if first.poll() is None:
                 first.kill()
-        # The answers Telegram had started to send at the kill (they still arrive).
+        time.sleep(1.5)  # the answers Telegram had started to send at the kill arrive
         in_flight = {int(c.params["chat_id"]) for c in emu.calls if c.method == "sendMessage"}
-        time.sleep(1.5)
         answered_before = sum(len(emu.bot_messages(chat)) for chat in chats)
         assert answered_before < QUESTIONS  # the kill really left questions unanswered
         emu.slow_down("sendMessage", 0)
@@ -58,3 +58,54 @@ def test_questions_fetched_before_a_kill_are_answered_once_after_restart(tmp_pat
     # fetched question was lost.
     for chat, count in zip(chats, counts, strict=True):
         assert count == EACH or (count == EACH + 1 and chat.id in in_flight), (chat.id, counts)
+
+
+def test_webhook_updates_acknowledged_before_a_kill_are_answered_after_restart(
+    tmp_path: Path,
+) -> None:
+    """A webhook's 200 tells Telegram the update arrived: it is never sent again. Updates
+    acknowledged but not yet handled at a kill are handled after the restart."""
+    database = tmp_path / "bot.sqlite3"
+    port = free_port()
+    settings = {
+        "WEBHOOK_URL": "https://faq-bot.example.org/telegram",
+        "WEBHOOK_SECRET": SECRET,
+        "PORT": str(port),
+        "ANALYTICS_SALT": "inbox-test",
+    }
+    local = f"http://127.0.0.1:{port}/telegram"
+    with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
+        emu.slow_down("sendMessage", 1.0)
+        first = start_bot(emu, database, **settings)
+        try:
+            emu.wait_for_call("setWebhook", timeout=30)
+            wait_for_server(port)
+            chats = []
+            for number in range(2):
+                user = emu.add_user(f"Web{number}")
+                chat = emu.private_chat(user)
+                for _ in range(3):
+                    emu.send_text(user, chat, "how much is a session?")
+                chats.append(chat)
+            for update in emu.pending_updates:  # what Telegram would push, each acknowledged
+                assert post(local, update, secret=SECRET) == 200
+            emu.wait_for_call("sendMessage", timeout=20)
+            first.send_signal(signal.SIGKILL)
+            first.communicate(timeout=30)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        time.sleep(1.5)
+        in_flight = {int(c.params["chat_id"]) for c in emu.calls if c.method == "sendMessage"}
+        assert sum(len(emu.bot_messages(chat)) for chat in chats) < 6  # some were not handled
+        emu.slow_down("sendMessage", 0)
+        with bot_process(emu, database, **settings):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if all(len(emu.bot_messages(chat)) >= 3 for chat in chats):
+                    break
+                time.sleep(0.2)
+            time.sleep(1.0)
+            counts = [len(emu.bot_messages(chat)) for chat in chats]
+    for chat, count in zip(chats, counts, strict=True):
+        assert count == 3 or (count == 4 and chat.id in in_flight), (chat.id, counts)
