@@ -20,6 +20,7 @@ import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -43,15 +44,17 @@ def word_features(canonical: Sequence[str]) -> list[str]:
     return [f"{WORD_PREFIX}{t}" for t in canonical] + pairs
 
 
-def char_ngrams(token: str) -> list[str]:
-    """Character n-grams inside one word, its edges marked by spaces ("char_wb")."""
+@lru_cache(maxsize=_TOKEN_CACHE_LIMIT)
+def char_ngrams(token: str) -> tuple[str, ...]:
+    """Character n-grams inside one word, its edges marked by spaces ("char_wb"); each
+    word's are computed once (training meets the same words thousands of times)."""
     low, high = CHAR_NGRAMS
     padded = f" {token} "
-    return [
+    return tuple(
         padded[i : i + size]
         for size in range(low, min(high, len(padded)) + 1)
         for i in range(len(padded) - size + 1)
-    ]
+    )
 
 
 def raw_features(text: str, canonical: Sequence[str]) -> tuple[list[str], list[str]]:
