@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         "stats", parents=[content, database], help="questions and answer rates, 7 and 30 days"
     )
     commands.add_parser("gaps", parents=[content, database], help="unanswered questions, grouped")
+    commands.add_parser(
+        "adopt-salt",
+        parents=[database],
+        help="go on with the current analytics salt after the old one was lost",
+    )
     return parser
 
 
@@ -86,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command
     if command == "validate":
         return _validate(content_dir)
+    if command == "adopt-salt":
+        return _adopt_salt(args.database)
     knowledge = _load(content_dir)
     if knowledge is None:
         return 1
@@ -127,7 +134,7 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     # Imported here so the terminal tools start fast and work without Telegram settings.
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.analytics.store import SchemaVersionError
+    from bot.analytics.store import SaltMismatchError, SchemaVersionError
     from bot.telegram.application import run
     from bot.telegram.settings import BotSettings, SettingsError
     from bot.telegram.token_watch import TokenRejectedError
@@ -148,7 +155,7 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
             file=sys.stderr,
         )
         return 2
-    except (OSError, sqlite3.Error, SchemaVersionError) as exc:
+    except (OSError, sqlite3.Error, SchemaVersionError, SaltMismatchError) as exc:
         print(f"Cannot open the database at {settings.database_path}: {exc}", file=sys.stderr)
         return 2
     except NetworkError as exc:
@@ -157,14 +164,48 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     return 0
 
 
-def _report(engine: DialogueEngine, command: str, database: Path | None) -> int:
-    from bot.analytics.reports import as_plain_text, find_gaps, gaps_report, stats_report
-    from bot.analytics.store import EventStore
+def _database_path(database: Path | None) -> Path | None:
+    """The --database file, else $DATABASE_PATH, else the default; None (and a message) if
+    there is no database there yet."""
     from bot.telegram.settings import DEFAULT_DATABASE_PATH
 
     path = database or Path(os.environ.get("DATABASE_PATH", "") or DEFAULT_DATABASE_PATH)
     if not path.is_file():
         print(f"No database at {path} yet: it is created when the bot first runs.", file=sys.stderr)
+        return None
+    return path
+
+
+def _adopt_salt(database: Path | None) -> int:
+    """Record the salt the bot would use now (ANALYTICS_SALT, else the salt file) as the
+    database's, after the old one was lost."""
+    from bot.analytics.store import EventStore
+    from bot.telegram.settings import SettingsError, stored_salt
+
+    path = _database_path(database)
+    if path is None:
+        return 1
+    try:
+        salt = os.environ.get("ANALYTICS_SALT", "").strip() or stored_salt(path)
+    except SettingsError as exc:
+        print(f"Cannot adopt the salt: {exc}", file=sys.stderr)
+        return 2
+    with EventStore(path, salt) as store:
+        store.adopt_salt()
+    print(
+        f"{path} now goes with the current analytics salt. Users recorded before can no longer "
+        "be recognised: /forget finds nothing of theirs and their old feedback buttons are "
+        "out of date."
+    )
+    return 0
+
+
+def _report(engine: DialogueEngine, command: str, database: Path | None) -> int:
+    from bot.analytics.reports import as_plain_text, find_gaps, gaps_report, stats_report
+    from bot.analytics.store import EventStore
+
+    path = _database_path(database)
+    if path is None:
         return 1
     titles = {intent_id: r.title for intent_id, r in engine.knowledge.responses.items()}
     # Reports only read; the salt matters for hashing new user ids, which never happens here.

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.knowledge import Knowledge
 from bot.telegram_html import plain_text
 from tests.conftest import copy_shipped_content
@@ -176,3 +178,44 @@ def test_validate_shows_what_changed_since_the_last_clean_run(tmp_path: Path) ->
     assert "changes since the last clean validation:" in second.stdout
     line = next(x for x in second.stdout.splitlines() if "safety patterns:" in x)
     assert "<- check" in line
+
+
+def test_a_lost_salt_file_stops_the_bot_until_the_new_salt_is_adopted(tmp_path: Path) -> None:
+    """Without the salt its users were recorded with, /forget would silently delete nothing
+    and sent feedback buttons would stop working: the bot says so and does not start."""
+    from bot.analytics.store import EventStore, SaltMismatchError
+    from bot.telegram.settings import stored_salt
+
+    database = tmp_path / "bot.sqlite3"
+    with EventStore(database, stored_salt(database)) as store:  # the first run
+        store.verify_salt()
+    database.with_name("bot.sqlite3.salt").unlink()  # lost in a move or a restore
+    env = {k: v for k, v in os.environ.items() if k not in ("ANALYTICS_SALT", "WEBHOOK_URL")}
+    env.update(
+        TELEGRAM_BOT_TOKEN="123:offline",
+        TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot",  # never reached: the check comes first
+        DATABASE_PATH=str(database),
+    )
+
+    def bot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            cwd=PROJECT,
+            check=False,
+        )
+
+    refused = bot("run")
+    assert refused.returncode == 2, refused.stderr
+    assert "analytics salt is not the one" in refused.stderr
+    assert "adopt-salt" in refused.stderr and "Traceback" not in refused.stderr
+    adopted = bot("adopt-salt")
+    assert adopted.returncode == 0, adopted.stderr
+    assert "can no longer be recognised" in adopted.stdout
+    with EventStore(database, stored_salt(database)) as store:
+        store.verify_salt()  # the bot starts with the new salt now
+    with EventStore(database, "yet another salt") as store, pytest.raises(SaltMismatchError):
+        store.verify_salt()

@@ -73,6 +73,10 @@ class SchemaVersionError(RuntimeError):
     """The database was written by a newer version of the bot than this one."""
 
 
+class SaltMismatchError(RuntimeError):
+    """The analytics salt is not the one the database's user hashes were made with."""
+
+
 # Each step moves the schema from version N to N + 1 (its position in the list + 1). Never
 # edit a released step: add a new one, so existing databases follow the same path.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -125,6 +129,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             done INTEGER NOT NULL DEFAULT 0
         )""",
     ),
+    # 3: facts about the database itself; first, a check value of the salt its user hashes
+    # are made with, so a lost or changed salt is noticed instead of silently orphaning them.
+    ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # Handled update ids are remembered this long: Telegram redelivers within minutes.
@@ -245,6 +252,40 @@ class EventStore:
         """The schema version of the open database."""
         with self._lock:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def verify_salt(self) -> None:
+        """Check that this store's salt is the one the database's user hashes were made
+        with (recording it on first use); SaltMismatchError if not.
+
+        With another salt, every user would look new: ``/forget`` would delete nothing and
+        feedback buttons already sent would stop working, without a word.
+        """
+        check = self._salt_check()
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'salt_check'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta (key, value) VALUES ('salt_check', ?)", (check,))
+                return
+        if not hmac.compare_digest(str(row[0]), check):
+            raise SaltMismatchError(
+                f"{self.path}: the analytics salt is not the one this database's users were "
+                "recorded with (was the .salt file beside it lost, or ANALYTICS_SALT "
+                "changed?). Restore the old salt; or, to go on with this one, run "
+                "'python -m bot adopt-salt' (earlier users can then no longer be recognised: "
+                "/forget finds nothing of theirs and their old feedback buttons stop working)"
+            )
+
+    def adopt_salt(self) -> None:
+        """Record this store's salt as the database's, replacing any other (see verify_salt)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('salt_check', ?)",
+                (self._salt_check(),),
+            )
+
+    def _salt_check(self) -> str:
+        # A keyed hash of a fixed text: tells salts apart, reveals nothing about the salt.
+        return hmac.new(self._salt, b"analytics salt check", hashlib.sha256).hexdigest()
 
     def user_hash(self, user_id: int) -> str:
         """Salted HMAC-SHA256 of a Telegram user id: stable per user, not reversible."""

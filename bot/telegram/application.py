@@ -229,10 +229,10 @@ def _open_store(settings: BotSettings, application: AnyApplication) -> EventStor
     A file that is not a database, or a malformed one, leaves the bot answering with a
     store in memory (nothing kept across a restart) and the admins told at start. A
     folder or file that cannot be opened at all is a setting to fix: that still stops the
-    start with a clear message.
+    start with a clear message, as does a salt that is not the database's.
     """
     try:
-        return EventStore(
+        store = EventStore(
             settings.database_path,
             settings.analytics_salt,
             settings.retention_days,
@@ -245,6 +245,12 @@ def _open_store(settings: BotSettings, application: AnyApplication) -> EventStor
         log.error("the analytics database is damaged (%s): running without it", exc)
         application.bot_data[services.STORE_DAMAGED] = str(exc)
         return EventStore(Path(MEMORY), settings.analytics_salt, settings.retention_days)
+    try:
+        store.verify_salt()
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 async def _alert_admins(application: AnyApplication, text: str) -> None:

@@ -138,8 +138,9 @@ def stored_salt(database_path: Path) -> str:
             if not stored:
                 raise SettingsError(
                     f"the analytics salt file {path} is empty (was the disk full?): restore it "
-                    "from a backup, or delete it to start with a new salt (earlier feedback "
-                    "buttons and /forget then no longer find their records)"
+                    "from a backup, or delete it and run 'python -m bot adopt-salt' to go on "
+                    "with a new salt (earlier feedback buttons and /forget then no longer find "
+                    "their records)"
                 )
             return stored
         if not path.parent.exists():
