@@ -221,12 +221,15 @@ def test_forget_user_removes_exactly_that_users_rows(store: EventStore) -> None:
     ask(store, user_id=None)
     store.save_handoff(staff_chat_id=-1, staff_message_id=10, user_chat_id=7, user_id=7)
     store.save_handoff(staff_chat_id=-1, staff_message_id=11, user_chat_id=8, user_id=8)
+    store.save_user_state(7, b"waiting for a question")
+    store.save_user_state(8, b"waiting too")
 
-    assert store.forget_user(7) == 5
+    assert store.forget_user(7) == 6
     assert store.stats(7).questions == 2
     assert store.unanswered() == []
     assert store.handoff_chat(-1, 10) is None
     assert store.handoff_chat(-1, 11) == 8
+    assert store.user_states() == {8: b"waiting too"}
     assert store.forget_user(7) == 0
 
 

@@ -132,6 +132,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 3: facts about the database itself; first, a check value of the salt its user hashes
     # are made with, so a lost or changed salt is noticed instead of silently orphaning them.
     ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
+    # 4: each user's conversation state (waiting for a question for staff, the last
+    # unanswered question, what each "did you mean" was about), kept across restarts.
+    (
+        """CREATE TABLE IF NOT EXISTS user_state (
+            user_id INTEGER PRIMARY KEY,
+            data BLOB NOT NULL,
+            updated TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # Handled update ids are remembered this long: Telegram redelivers within minutes.
@@ -361,12 +370,33 @@ class EventStore:
         return Vote.SAVED
 
     def forget_user(self, user_id: int) -> int:
-        """Delete every event and handoff of a user; return the number of rows deleted."""
+        """Delete every event, handoff and the conversation state of a user; return the
+        number of rows deleted."""
         user = self.user_hash(user_id)
         with self._transaction() as db:
             events = db.execute("DELETE FROM events WHERE user_hash = ?", (user,)).rowcount
             handoffs = db.execute("DELETE FROM handoffs WHERE user_hash = ?", (user,)).rowcount
-        return events + handoffs
+            state = db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,)).rowcount
+        return events + handoffs + state
+
+    # -- conversation state ----------------------------------------------------------------
+
+    def user_states(self) -> dict[int, bytes]:
+        """Every user's saved conversation state (as ``save_user_state`` got it)."""
+        with self._lock:
+            rows = self._db.execute("SELECT user_id, data FROM user_state").fetchall()
+        return {int(user_id): bytes(data) for user_id, data in rows}
+
+    def save_user_state(self, user_id: int, data: bytes | None) -> None:
+        """Keep a user's conversation state (serialised by the caller); None deletes it."""
+        with self._lock:
+            if data is None:
+                self._db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO user_state (user_id, data, updated) VALUES (?, ?, ?)",
+                    (user_id, data, self._timestamp(self._now())),
+                )
 
     def purge_expired(self) -> int:
         """Delete question texts and handoffs older than the retention period; return rows."""

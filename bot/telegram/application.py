@@ -42,7 +42,7 @@ from bot.telegram.chat_order import ChatOrderedProcessor
 from bot.telegram.retrying_request import RetryingRequest
 from bot.telegram.settings import BotSettings
 from bot.telegram.token_watch import TokenRejectedError, WatchedRequest
-from bot.telegram.user_state import UserStatePersistence
+from bot.telegram.user_state import DatabaseUserState
 
 log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -102,12 +102,11 @@ def build_application(
         .post_init(_announce)
         .post_shutdown(_close)
     )
-    if request is None:
-        # Each user's conversation state (a question waiting for staff, the last unanswered
-        # one, what each "did you mean" was about) survives a restart: PTB's persistence,
-        # user data only (the services in bot_data are rebuilt at every start).
-        state = settings.database_path.with_name(settings.database_path.name + ".state")
-        builder = builder.persistence(UserStatePersistence(state))
+    # Each user's conversation state (a question waiting for staff, the last unanswered
+    # one, what each "did you mean" was about) survives a restart: PTB's persistence, user
+    # data only, in the database (the services in bot_data are rebuilt at every start).
+    state = DatabaseUserState()
+    builder = builder.persistence(state)
     watch: WatchedRequest | None = None
     if request is not None:
         builder = builder.request(RetryingRequest(request)).get_updates_request(request)
@@ -127,7 +126,7 @@ def build_application(
             services.STORE: DatabaseWorker(store or _open_store(settings, application)),
         }
     )
-    updates.database = application.bot_data[services.STORE]
+    updates.database = state.database = application.bot_data[services.STORE]
 
     # Commands run once, when sent: an edited "/start pricing" or "/stats" is not a new request
     # (PTB's CommandHandler would take edited messages too).

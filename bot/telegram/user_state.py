@@ -1,63 +1,112 @@
-"""Each user's conversation state, kept across restarts in a private file.
+"""Each user's conversation state, kept in the bot's database across restarts.
 
-PTB's PicklePersistence, for user data only, with three changes a clinic needs: the file is
-written whole (a temporary file, then renamed) and readable by the bot's user only (it may
-hold a patient's question), and a damaged file is moved aside with a warning instead of
-stopping the bot: losing "waiting for your question" is far better than not answering.
+PTB's persistence for user data only ("waiting for your question for the team", the last
+unanswered question, what each "did you mean" was about). It lives in the analytics database
+(table ``user_state``, private like the rest, deleted by ``/forget``), written through the
+database thread a moment after it changes. A user's state that cannot be read back is
+dropped with a warning: losing "waiting for your question" is far better than not starting.
+
+The state is a small dict of plain values with int keys (message ids), so it is stored
+pickled, as PTB's own PicklePersistence does; the database is the bot's own private file.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import pickle
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from telegram.ext import PersistenceInput, PicklePersistence
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from bot.analytics.background import DatabaseWorker
 
 log = logging.getLogger(__name__)
 
-WRITE_INTERVAL = 1.0  # seconds between writes of changed state
+WRITE_INTERVAL = 1.0  # seconds between writes of changed state (PTB's update_interval)
+
+UserData = dict[Any, Any]
 
 
-class UserStatePersistence(PicklePersistence[Any, Any, Any]):
-    """User data only, in one private file written atomically."""
+class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], dict[Any, Any]]):
+    """User data in the database; chat data, bot data and conversations are not kept."""
 
-    def __init__(self, path: Path) -> None:
-        if not path.parent.exists():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    def __init__(self) -> None:
         super().__init__(
-            path,
             store_data=PersistenceInput(
                 bot_data=False, chat_data=False, user_data=True, callback_data=False
             ),
             update_interval=WRITE_INTERVAL,
         )
+        self.database: DatabaseWorker | None = None  # set once the store is open
 
-    def _load_singlefile(self) -> None:
-        try:
-            super()._load_singlefile()
-        except TypeError as exc:  # PTB's wrapper for a file that does not unpickle
-            aside = self.filepath.with_name(self.filepath.name + ".damaged")
-            log.warning("conversation state unreadable (%s): moved to %s", exc, aside.name)
-            self.filepath.replace(aside)
-            super()._load_singlefile()  # no file now: empty state
+    def _worker(self) -> DatabaseWorker:
+        if self.database is None:
+            raise RuntimeError("DatabaseUserState used before its database was set")
+        return self.database
 
-    def _dump_singlefile(self) -> None:
-        data = {
-            "conversations": self.conversations,
-            "user_data": self.user_data,
-            "chat_data": self.chat_data,
-            "bot_data": self.bot_data,
-            "callback_data": self.callback_data,
-        }
-        handle, temporary = tempfile.mkstemp(dir=self.filepath.parent, prefix=".state-")
-        try:
-            with os.fdopen(handle, "wb") as file:  # mkstemp: readable by us only
-                pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
-            Path(temporary).replace(self.filepath)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+    async def get_user_data(self) -> dict[int, UserData]:
+        database = self._worker()
+        saved = await database.call(database.store.user_states)
+        states: dict[int, UserData] = {}
+        for user_id, blob in saved.items():
+            try:
+                state = pickle.loads(blob)  # our own private database, as PicklePersistence
+            except Exception as exc:  # a damaged row must not stop the bot
+                log.warning("one user's conversation state is unreadable (%s): dropped", exc)
+                continue
+            if isinstance(state, dict):
+                states[user_id] = state
+        return states
+
+    async def update_user_data(self, user_id: int, data: UserData) -> None:
+        blob = pickle.dumps(dict(data), protocol=pickle.HIGHEST_PROTOCOL) if data else None
+        database = self._worker()
+        database.later(database.store.save_user_state, user_id, blob)
+
+    async def drop_user_data(self, user_id: int) -> None:
+        database = self._worker()
+        database.later(database.store.save_user_state, user_id, None)
+
+    async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
+        """One process holds the state in memory; nothing to read back before an update."""
+
+    async def flush(self) -> None:
+        """Wait for the queued writes (PTB calls this when the bot stops)."""
+        await self._worker().flush()
+
+    # Not kept: PersistenceInput above tells PTB so; these only satisfy the interface.
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        return {}
+
+    async def get_callback_data(self) -> CDCData | None:
+        return None
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        return {}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        return None
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        return None

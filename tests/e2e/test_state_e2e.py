@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+from bot.analytics.store import EventStore
 from bot.knowledge import Knowledge
 
 from .botapi_emulator import BotApiEmulator
@@ -23,26 +26,30 @@ def test_a_question_for_staff_after_a_restart_still_reaches_them(
             emu.send_text(patient, chat, "/human")
             asked = emu.wait_for_message(chat, timeout=30)
             assert asked["text"] == shown(knowledge.message("handoff_ask"))
+        with closing(sqlite3.connect(database)) as db:  # kept in the database, nowhere else
+            (count,) = db.execute("SELECT COUNT(*) FROM user_state").fetchone()
+        assert count == 1 and not list(tmp_path.glob("*.state*"))
         # The bot restarts (a deploy) before the patient has typed the question.
         with bot_process(emu, database, **settings):
             emu.send_text(patient, chat, "can my partner sit in the room with me?")
             to_staff = emu.wait_for_message(staff, timeout=30)
             assert "can my partner sit in the room with me?" in to_staff["text"]
-    assert (database.parent / "bot.sqlite3.state").stat().st_mode & 0o777 == 0o600
 
 
-def test_a_damaged_state_file_is_moved_aside_not_fatal(
-    knowledge: Knowledge, tmp_path: Path
-) -> None:
+def test_an_unreadable_state_is_dropped_not_fatal(knowledge: Knowledge, tmp_path: Path) -> None:
     database = tmp_path / "bot.sqlite3"
-    state = tmp_path / "bot.sqlite3.state"
-    state.write_bytes(b"\x80\x05 half a pickle, cut by a kill")
+    with EventStore(database, "state-test"):
+        pass  # the schema
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute(
+            "INSERT INTO user_state (user_id, data, updated) VALUES (1, ?, '2026-01-01')",
+            (b"\x80\x05 half a pickle",),
+        )
     with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
         patient = emu.add_user("Max")
         chat = emu.private_chat(patient)
-        with bot_process(emu, database) as running:
+        with bot_process(emu, database, ANALYTICS_SALT="state-test") as running:
             emu.send_text(patient, chat, "how much is a session?")
             reply = emu.wait_for_message(chat, timeout=30)
             assert reply["text"] == shown(knowledge.responses["pricing"].answer)
-    assert "conversation state unreadable" in running.log
-    assert (tmp_path / "bot.sqlite3.state.damaged").exists()
+    assert "conversation state is unreadable" in running.log
