@@ -305,6 +305,16 @@ async def test_post_previews_then_publishes_with_a_tagged_deep_link(
     assert len(bot.store.posts()) == 1 and bot.errors == []
 
 
+async def test_cancel_on_a_preview_posts_nothing_and_says_so(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    await bot.text("/post pricing", user_id=ADMIN)
+    await bot.press("p:cancel", user_id=ADMIN, message=_preview(bot.request.sent()[-1]))
+    assert bot.request.sent()[-1]["text"] == knowledge.message("admin_cancelled")
+    assert not any(p["chat_id"] == "@clinic_news" for p in bot.request.sent())
+    assert bot.store.posts() == [] and bot.errors == []
+
+
 async def test_publishing_where_the_bot_may_not_post_is_explained(
     bot: Harness, knowledge: Knowledge
 ) -> None:

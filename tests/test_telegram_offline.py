@@ -39,7 +39,7 @@ async def test_start_welcomes_with_popular_topics(bot: Harness, knowledge: Knowl
     assert sent["text"] == knowledge.message("welcome")
     assert sent["parse_mode"] == "HTML"
     assert sent["link_preview_options"] == {"is_disabled": True}
-    assert callback_data(sent) == [keyboards.answer_data(i) for i in knowledge.popular_topics]
+    assert callback_data(sent) == [keyboards.Answer(i).pack() for i in knowledge.popular_topics]
 
 
 @pytest.mark.parametrize("payload", ["does_it_hurt", "does_it_hurt-post12"])
@@ -69,7 +69,7 @@ async def test_question_with_typos_gets_answer_follow_ups_and_booking(
     follow_ups = knowledge.responses["does_it_hurt"].follow_ups
     rows = sent["reply_markup"]["inline_keyboard"]
     assert [row[0]["callback_data"] for row in rows[: len(follow_ups)]] == [
-        keyboards.answer_data(i) for i in follow_ups
+        keyboards.Answer(i).pack() for i in follow_ups
     ]
     assert all(len(data.encode()) <= 64 for data in callback_data(sent))
     booking = {
@@ -103,7 +103,7 @@ async def test_clarify_offers_candidates_and_none_of_these(
     (sent,) = bot.request.sent()
     assert sent["text"] == knowledge.message("clarify")
     assert callback_data(sent) == [
-        keyboards.answer_data(s.intent_id) for s in reply.suggestions
+        keyboards.Answer(s.intent_id).pack() for s in reply.suggestions
     ] + ["n"]
     await bot.press("n")
     fallback = bot.request.sent()[-1]

@@ -17,7 +17,6 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     InlineKeyboardMarkup,
-    Message,
     Update,
 )
 from telegram.constants import ChatType
@@ -41,6 +40,7 @@ from bot.telegram.services import (
     database_of,
     engine_of,
     is_admin,
+    pressed_button,
     settings_of,
 )
 from bot.telegram_html import MAX_MESSAGE_LENGTH, split_message
@@ -208,8 +208,8 @@ async def post_command(update: Update, context: Context) -> None:
     tag = await database.call(database.store.next_post_tag)
     markup = keyboards.ask_keyboard(knowledge, context.bot.username, intent_id, tag)
     controls = keyboards.choice_keyboard(
-        (knowledge.message("admin_publish"), f"p:{intent_id}"),
-        (knowledge.message("admin_cancel"), keyboards.CANCEL_POST),
+        keyboards.button(knowledge.message("admin_publish"), keyboards.Publish(intent_id)),
+        keyboards.button(knowledge.message("admin_cancel"), keyboards.Publish(None)),
     )
     await message.reply_text(card_text(knowledge, intent_id), reply_markup=_stack(markup, controls))
 
@@ -236,13 +236,13 @@ def _unknown_topic(knowledge: Knowledge, wanted: str) -> str:
     )
 
 
-async def on_publish(
-    update: Update, context: Context, message: Message, intent_id: str | None
-) -> None:
-    """The preview's Publish (``intent_id``) or Cancel (None) button; admins only."""
-    query = update.callback_query
-    if query is None:
+async def on_publish_button(update: Update, context: Context) -> None:
+    """The preview's Publish or Cancel button; admins only."""
+    pressed = await pressed_button(update, context, keyboards.Publish.parse)
+    if pressed is None:
         return
+    query, message, data = pressed
+    intent_id = data.intent_id
     knowledge = engine_of(context).knowledge
     if not is_admin(update, context):
         await query.answer(knowledge.message("admin_only"))

@@ -37,7 +37,7 @@ from bot.clinic_settings import clinic_zone
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
-from bot.telegram import admin, handlers, handoff, inbox, services
+from bot.telegram import admin, discussion, handlers, handoff, inbox, keyboards, services
 from bot.telegram.chat_order import ChatOrderedProcessor
 from bot.telegram.retrying_request import RetryingRequest
 from bot.telegram.settings import BotSettings
@@ -147,8 +147,15 @@ def build_application(
         CommandHandler("reload", admin.reload_command, filters=new & private),
         CommandHandler("post", admin.post_command, filters=new & private),
         CommandHandler("posts", admin.posts_command, filters=new & private),
-        # 2. buttons: ours by anchored pattern, anything else gets a polite "out of date"
-        CallbackQueryHandler(handlers.on_button),
+        # 2. buttons: one handler per kind, by its anchored pattern (keyboards.py); anything
+        # else (an older bot's buttons, forged data) gets a polite "out of date"
+        CallbackQueryHandler(handlers.on_answer_button, pattern=keyboards.Answer.PATTERN),
+        CallbackQueryHandler(handlers.on_none_of_these, pattern=keyboards.NoneOfThese.PATTERN),
+        CallbackQueryHandler(handlers.on_topics_button, pattern=keyboards.Topics.PATTERN),
+        CallbackQueryHandler(handlers.on_feedback_button, pattern=keyboards.Feedback.PATTERN),
+        CallbackQueryHandler(handoff.on_handoff_button, pattern=keyboards.Handoff.PATTERN),
+        CallbackQueryHandler(admin.on_publish_button, pattern=keyboards.Publish.PATTERN),
+        CallbackQueryHandler(handlers.on_stale_button),
         # 3. inline mode
         InlineQueryHandler(handlers.on_inline_query),
         ChosenInlineResultHandler(handlers.on_inline_result),
@@ -159,14 +166,19 @@ def build_application(
             filters.Chat(settings.staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND
         )
         ordered.append(MessageHandler(_NEW_MESSAGE & staff, handoff.staff_reply))
+    group_text = _NEW_MESSAGE & groups & filters.TEXT & ~filters.COMMAND
     ordered += [
         # 5. free text last: private chats always, groups when addressed or in the discussion group
         MessageHandler(
             _NEW_MESSAGE & private & filters.TEXT & ~filters.COMMAND, handlers.private_text
         ),
+        # in groups: the channel's posts copied into its discussion group (never answered),
+        # messages addressed to the bot, then the discussion group's other comments
         MessageHandler(
-            _NEW_MESSAGE & groups & filters.TEXT & ~filters.COMMAND, handlers.group_text
+            _NEW_MESSAGE & groups & filters.IS_AUTOMATIC_FORWARD, discussion.on_channel_post_copy
         ),
+        MessageHandler(group_text & handlers.ADDRESSED, handlers.group_text),
+        MessageHandler(group_text, discussion.on_comment),
         MessageHandler(_NEW_MESSAGE & private & _UNSUPPORTED_MEDIA, handlers.unsupported_media),
     ]
     application.add_handlers(ordered)

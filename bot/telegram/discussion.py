@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
+from telegram import Update
 
 from bot.analytics.store import Source
 from bot.engine import ReplyKind
@@ -18,11 +18,13 @@ log = logging.getLogger(__name__)
 MIN_COMMENT_SCORE = 75.0
 
 
-def learn_from_forward(message: Message, context: Context) -> None:
-    """Telegram copies each channel post into the linked group: that tells us the group."""
+async def on_channel_post_copy(update: Update, context: Context) -> None:
+    """Telegram copies each channel post into the linked group: that tells us the group (the
+    post itself is never answered)."""
+    message = update.effective_message
     channel = settings_of(context).channel_id
-    sender = message.sender_chat
-    if channel is None or sender is None:
+    sender = message.sender_chat if message else None
+    if message is None or channel is None or sender is None:
         return
     if sender.id == channel or (
         isinstance(channel, str)
@@ -34,13 +36,12 @@ def learn_from_forward(message: Message, context: Context) -> None:
         context.bot_data[DISCUSSION_CHAT] = message.chat_id
 
 
-def is_discussion(message: Message, context: Context) -> bool:
-    """Whether a message was written in the channel's discussion group."""
-    return message.chat_id == context.bot_data.get(DISCUSSION_CHAT)
-
-
-async def answer_comment(update: Update, message: Message, context: Context) -> None:
-    """Reply to a comment that clearly asks one of our questions; otherwise say nothing."""
+async def on_comment(update: Update, context: Context) -> None:
+    """A group message not addressed to the bot: in the channel's discussion group, reply to
+    a comment that clearly asks one of our questions; otherwise (and elsewhere) say nothing."""
+    message = update.effective_message
+    if message is None or message.chat_id != context.bot_data.get(DISCUSSION_CHAT):
+        return
     text = message.text or ""
     if not settings_of(context).discussion_replies or not looks_like_question(text):
         return

@@ -10,7 +10,6 @@ import logging
 import re
 
 from telegram import (
-    CallbackQuery,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
@@ -20,18 +19,21 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest
+from telegram.ext import filters
 
 from bot.analytics.store import Source, Vote
 from bot.engine import Reply, ReplyKind
 from bot.knowledge import Knowledge
-from bot.telegram import admin, discussion, handoff, keyboards
+from bot.telegram import handoff, keyboards
 from bot.telegram.services import (
     CLARIFIED,
     Context,
     database_of,
     engine_of,
+    pressed_button,
     settings_of,
     staff_chat_of,
+    toast,
     track,
 )
 from bot.telegram_html import plain_text, split_message
@@ -189,17 +191,12 @@ async def private_text(update: Update, context: Context) -> None:
 
 
 async def group_text(update: Update, context: Context) -> None:
-    """In groups answer only when addressed; in the channel's discussion group, clear questions."""
+    """A group message addressed to the bot (an @mention, or a reply to it): answer it."""
     message = update.effective_message
     if message is None or not message.text:
         return
-    if message.is_automatic_forward:
-        discussion.learn_from_forward(message, context)
-        return  # the channel post itself is never answered
     question = addressed_question(message, context.bot.username, context.bot.id)
     if question is None:
-        if discussion.is_discussion(message, context):
-            await discussion.answer_comment(update, message, context)
         return
     engine = engine_of(context)
     if not question.strip():
@@ -209,6 +206,17 @@ async def group_text(update: Update, context: Context) -> None:
     await answer_and_track(
         update, message, context, reply, Source.GROUP, question=question, quote=True
     )
+
+
+class _AddressedToBot(filters.MessageFilter):
+    """Group messages that @mention the bot or reply to one of its messages."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        return addressed_question(message, bot.username, bot.id) is not None
+
+
+ADDRESSED = _AddressedToBot(name="addressed_to_the_bot")
 
 
 def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
@@ -224,64 +232,71 @@ def addressed_question(message: Message, bot_username: str, bot_id: int) -> str 
     return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
 
 
-async def on_button(update: Update, context: Context) -> None:
-    """Handle our buttons: answer first (no endless spinner), then act."""
-    query = update.callback_query
-    if query is None:
+async def on_answer_button(update: Update, context: Context) -> None:
+    """A topic button (follow-ups, the topics menu, "did you mean"): answer that topic."""
+    pressed = await pressed_button(update, context, keyboards.Answer.parse)
+    if pressed is None:
         return
+    query, message, data = pressed
     engine = engine_of(context)
-    knowledge = engine.knowledge
-    data = query.data or ""
-    message = query.message if isinstance(query.message, Message) else None
-    answer = keyboards.ANSWER_PATTERN.match(data)
-    topics = keyboards.TOPICS_PATTERN.match(data)
-    feedback = keyboards.FEEDBACK_PATTERN.match(data)
-    handover = keyboards.HANDOFF_PATTERN.match(data)
-    publish = keyboards.PUBLISH_PATTERN.match(data)
-    if message is None:
-        await query.answer(_toast(knowledge.message("stale_button")))
-    elif answer and answer.group(1) in knowledge.responses:
-        await query.answer()
-        await answer_and_track(
-            update, message, context, engine.answer(answer.group(1)), Source.BUTTON
-        )
-    elif data == keyboards.NONE_OF_THESE:
-        await query.answer()
-        asked = context.user_data.get(CLARIFIED, {}) if context.user_data else {}
-        last = asked.get(message.message_id)
-        await answer_and_track(
-            update, message, context, engine.fallback(), Source.BUTTON, question=last
-        )
-    elif topics:
-        await _show_topics(query, message, knowledge, topics.group(1))
-    elif feedback:
-        await _record_feedback(
-            query, message, context, int(feedback.group(1)), feedback.group(2) == "y"
-        )
-    elif handover and query.from_user and message.chat.type == ChatType.PRIVATE:
-        # Only offered in private chats; one pressed elsewhere (forged into a group) must
-        # never post the patient's private question where others read it.
-        await query.answer()
-        await handoff.on_choice(message, query.from_user, context, handover.group(1))
-    elif data == keyboards.CANCEL_POST or publish:
-        await admin.on_publish(update, context, message, publish.group(1) if publish else None)
+    if data.intent_id not in engine.knowledge.responses:  # a topic removed since
+        await query.answer(toast(engine.knowledge.message("stale_button")))
+        return
+    await query.answer()
+    await answer_and_track(update, message, context, engine.answer(data.intent_id), Source.BUTTON)
+
+
+async def on_none_of_these(update: Update, context: Context) -> None:
+    """Under a "did you mean": the fallback, remembering the question it was shown for."""
+    pressed = await pressed_button(update, context, lambda data: data)
+    if pressed is None:
+        return
+    query, message, _ = pressed
+    await query.answer()
+    asked = context.user_data.get(CLARIFIED, {}) if context.user_data else {}
+    last = asked.get(message.message_id)
+    reply = engine_of(context).fallback()
+    await answer_and_track(update, message, context, reply, Source.BUTTON, question=last)
+
+
+async def on_topics_button(update: Update, context: Context) -> None:
+    """Navigate the topics menu by editing the menu message in place."""
+    pressed = await pressed_button(update, context, keyboards.Topics.parse)
+    if pressed is None:
+        return
+    query, message, data = pressed
+    knowledge = engine_of(context).knowledge
+    if data.category is None:
+        text, markup = knowledge.message("topics"), keyboards.categories_keyboard(knowledge)
     else:
-        await query.answer(_toast(knowledge.message("stale_button")))
+        category = keyboards.category_keyboard(knowledge, data.category)
+        if category is None:  # the categories changed since the menu was sent
+            await query.answer(toast(knowledge.message("stale_button")))
+            return
+        name = list(knowledge.categories())[data.category]
+        text, markup = f"<b>{html.escape(name, quote=False)}</b>", category
+    await query.answer()
+    await _edit_or_send(message, text, markup)
 
 
-async def _record_feedback(
-    query: CallbackQuery, message: Message, context: Context, event_id: int, helpful: bool
-) -> None:
+async def on_feedback_button(update: Update, context: Context) -> None:
+    """Helpful / not helpful under an answer: kept once, then the pair goes."""
+    pressed = await pressed_button(update, context, keyboards.Feedback.parse)
+    if pressed is None:
+        return
+    query, message, data = pressed
     knowledge = engine_of(context).knowledge
     database = database_of(context)
     # In order after the event's own (queued) write: a quick tap still finds its answer.
-    vote = await database.call(database.store.set_feedback, event_id, query.from_user.id, helpful)
-    toast = {
+    vote = await database.call(
+        database.store.set_feedback, data.event_id, query.from_user.id, data.helpful
+    )
+    said = {
         Vote.SAVED: "feedback_thanks",
         Vote.ALREADY: "feedback_already",
         Vote.UNKNOWN: "stale_button",
     }[vote]
-    await query.answer(_toast(knowledge.message(toast)))
+    await query.answer(toast(knowledge.message(said)))
     if vote is not Vote.UNKNOWN:
         try:
             await message.edit_reply_markup(
@@ -291,21 +306,11 @@ async def _record_feedback(
             log.debug("could not remove the feedback buttons", exc_info=True)
 
 
-async def _show_topics(
-    query: CallbackQuery, message: Message, knowledge: Knowledge, index: str | None
-) -> None:
-    """Navigate the topics menu by editing the menu message in place."""
-    if index is None:
-        text, markup = knowledge.message("topics"), keyboards.categories_keyboard(knowledge)
-    else:
-        category = keyboards.category_keyboard(knowledge, int(index))
-        if category is None:
-            await query.answer(_toast(knowledge.message("stale_button")))
-            return
-        name = list(knowledge.categories())[int(index)]
-        text, markup = f"<b>{html.escape(name, quote=False)}</b>", category
-    await query.answer()
-    await _edit_or_send(message, text, markup)
+async def on_stale_button(update: Update, context: Context) -> None:
+    """Any other button (from an older version of the bot, or forged): a polite toast."""
+    query = update.callback_query
+    if query is not None:
+        await query.answer(toast(engine_of(context).knowledge.message("stale_button")))
 
 
 async def _edit_or_send(message: Message, text: str, markup: InlineKeyboardMarkup) -> None:
@@ -316,11 +321,6 @@ async def _edit_or_send(message: Message, text: str, markup: InlineKeyboardMarku
             return  # the same button pressed twice: the menu already shows it
         # Too old to edit (or not ours to edit): a fresh menu message works everywhere.
         await message.reply_text(text, reply_markup=markup)
-
-
-def _toast(text: str) -> str:
-    # Callback answers are plain text, at most 200 characters.
-    return plain_text(text).strip()[:200]
 
 
 async def on_inline_query(update: Update, context: Context) -> None:

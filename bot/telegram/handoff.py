@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from telegram import Message, Update, User
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.clinic_settings import describe_moment, next_opening
@@ -21,7 +22,9 @@ from bot.telegram.services import (
     Context,
     database_of,
     engine_of,
+    pressed_button,
     staff_chat_of,
+    toast,
 )
 from bot.telegram_html import plain_text, split_message
 
@@ -58,8 +61,8 @@ async def offer(message: Message, context: Context) -> None:
     if last:
         text = f"{knowledge.message('handoff_confirm')}\n\n<i>{html.escape(last, quote=False)}</i>"
         markup = keyboards.choice_keyboard(
-            (knowledge.message("handoff_send"), "h:send"),
-            (knowledge.message("handoff_new"), "h:new"),
+            keyboards.button(knowledge.message("handoff_send"), keyboards.Handoff("send")),
+            keyboards.button(knowledge.message("handoff_new"), keyboards.Handoff("new")),
         )
         await message.reply_text(split_message(text)[0], reply_markup=markup)
         return
@@ -67,8 +70,24 @@ async def offer(message: Message, context: Context) -> None:
     await message.reply_text(knowledge.message("handoff_ask"))
 
 
-async def on_choice(message: Message, user: User, context: Context, choice: str | None) -> None:
+async def on_handoff_button(update: Update, context: Context) -> None:
     """The "Talk to a person", "Send it" and "Ask something else" buttons."""
+    pressed = await pressed_button(update, context, keyboards.Handoff.parse)
+    if pressed is None:
+        return
+    query, message, data = pressed
+    if message.chat.type != ChatType.PRIVATE:
+        # Only offered in private chats; one pressed elsewhere (forged into a group) must
+        # never post the patient's private question where others read it.
+        await query.answer(toast(engine_of(context).knowledge.message("stale_button")))
+        return
+    await query.answer()
+    await _on_choice(message, query.from_user, context, data.choice)
+
+
+async def _on_choice(
+    message: Message, user: User, context: Context, choice: keyboards.HandoffChoice | None
+) -> None:
     user_data = context.user_data if context.user_data is not None else {}
     if choice == "send" and user_data.get(LAST_UNANSWERED):
         await send_to_staff(message, user, context, user_data.pop(LAST_UNANSWERED))

@@ -1,36 +1,137 @@
-"""Inline keyboards and the short, prefixed callback data behind their buttons.
+"""Inline keyboards, and the typed callback data behind their buttons.
 
-Callback data (at most 64 bytes, matched with anchored patterns):
-  ``a:<intent_id>``  answer that intent        ``n``  "none of these" -> fallback
-  ``t``              topics: the categories    ``t:<n>``  topics: the n-th category
-  ``f:<event>:y|n``  helpful / not helpful     ``h``, ``h:send``, ``h:new``  talk to a person
-  ``p:<intent_id>``  admin: publish to channel ``p:cancel``  admin: do not publish
+Each kind of button has a class: ``pack()`` makes its callback data (at most 64 bytes),
+``PATTERN`` routes a press to its handler (one ``CallbackQueryHandler`` per kind, in
+``application.py``), ``parse()`` reads it back (None when the data is not of that kind):
+
+  ``a:<intent_id>``  Answer: answer that intent    ``n``  NoneOfThese: -> the fallback
+  ``t``, ``t:<n>``   Topics: categories / one      ``f:<event>:y|n``  Feedback: helpful?
+  ``h``, ``h:send``, ``h:new``  Handoff: talk to a person
+  ``p:<intent_id>``, ``p:cancel``  Publish: admin's channel post, or not
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine import Reply, ReplyKind
 from bot.knowledge import Knowledge
 
-ANSWER_PATTERN = re.compile(r"^a:([a-z][a-z0-9_]*)$")
-TOPICS_PATTERN = re.compile(r"^t(?::(\d+))?$")
-FEEDBACK_PATTERN = re.compile(r"^f:(\d{1,18}):([yn])$")
-HANDOFF_PATTERN = re.compile(r"^h(?::(send|new))?$")
-PUBLISH_PATTERN = re.compile(r"^p:([a-z][a-z0-9_]*)$")
-NONE_OF_THESE = "n"
-TOPICS = "t"
-HANDOFF = "h"
-CANCEL_POST = "p:cancel"
+_INTENT = r"[a-z][a-z0-9_]*"
 _PAYLOAD = re.compile(r"^([a-z][a-z0-9_]*)(?:-([A-Za-z0-9_-]{1,40}))?$")
 
 
-def answer_data(intent_id: str) -> str:
-    """Callback data of a button that answers ``intent_id``."""
-    return f"a:{intent_id}"
+@dataclass(frozen=True)
+class Answer:
+    """Answer one topic (follow-ups, the topics menu, "did you mean" choices)."""
+
+    intent_id: str
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(rf"^a:({_INTENT})$")
+
+    def pack(self) -> str:
+        return f"a:{self.intent_id}"
+
+    @classmethod
+    def parse(cls, data: str) -> Answer | None:
+        match = cls.PATTERN.match(data)
+        return cls(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class NoneOfThese:
+    """Under a "did you mean": none of the choices fits."""
+
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^n$")
+
+    def pack(self) -> str:
+        return "n"
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topics menu: every category (``category`` None) or one of them."""
+
+    category: int | None = None
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^t(?::(\d{1,3}))?$")
+
+    def pack(self) -> str:
+        return "t" if self.category is None else f"t:{self.category}"
+
+    @classmethod
+    def parse(cls, data: str) -> Topics | None:
+        match = cls.PATTERN.match(data)
+        if not match:
+            return None
+        return cls(None if match.group(1) is None else int(match.group(1)))
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Helpful / not helpful, on one recorded answer (event ids fit in 18 digits)."""
+
+    event_id: int
+    helpful: bool
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^f:(\d{1,18}):([yn])$")
+
+    def pack(self) -> str:
+        return f"f:{self.event_id}:{'y' if self.helpful else 'n'}"
+
+    @classmethod
+    def parse(cls, data: str) -> Feedback | None:
+        match = cls.PATTERN.match(data)
+        return cls(int(match.group(1)), match.group(2) == "y") if match else None
+
+
+HandoffChoice = Literal["send", "new"]
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Talk to a person (``choice`` None), then send the last question or ask a new one."""
+
+    choice: HandoffChoice | None = None
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^h(?::(send|new))?$")
+
+    def pack(self) -> str:
+        return "h" if self.choice is None else f"h:{self.choice}"
+
+    @classmethod
+    def parse(cls, data: str) -> Handoff | None:
+        match = cls.PATTERN.match(data)
+        if not match:
+            return None
+        choice = match.group(1)
+        return cls("send" if choice == "send" else "new" if choice == "new" else None)
+
+
+@dataclass(frozen=True)
+class Publish:
+    """An admin's post preview: publish ``intent_id`` to the channel, or cancel (None)."""
+
+    intent_id: str | None
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(rf"^p:({_INTENT})$")
+    _CANCEL: ClassVar[str] = "cancel"
+
+    def pack(self) -> str:
+        return f"p:{self.intent_id or self._CANCEL}"
+
+    @classmethod
+    def parse(cls, data: str) -> Publish | None:
+        match = cls.PATTERN.match(data)
+        if not match:
+            return None
+        return cls(None if match.group(1) == cls._CANCEL else match.group(1))
+
+
+def button(
+    label: str, data: Answer | NoneOfThese | Topics | Feedback | Handoff | Publish
+) -> InlineKeyboardButton:
+    """A callback button of one of the kinds above."""
+    return InlineKeyboardButton(label, callback_data=data.pack())
 
 
 def reply_keyboard(
@@ -44,23 +145,17 @@ def reply_keyboard(
     offers_handoff = handoff and reply.kind is ReplyKind.FALLBACK
     human = knowledge.message("human_button").strip()
     rows = [
-        [InlineKeyboardButton(s.label, callback_data=answer_data(s.intent_id))]
+        [button(s.label, Answer(s.intent_id))]
         for s in reply.suggestions
         # Two buttons of one label that do different things confuse: the handoff wins.
         if not (offers_handoff and s.label.strip() == human)
     ]
     if reply.kind is ReplyKind.CLARIFY:
-        rows.append(
-            [InlineKeyboardButton(knowledge.message("none_of_these"), callback_data=NONE_OF_THESE)]
-        )
+        rows.append([button(knowledge.message("none_of_these"), NoneOfThese())])
     if reply.kind is ReplyKind.FALLBACK:
-        rows.append(
-            [InlineKeyboardButton(knowledge.message("topics_button"), callback_data=TOPICS)]
-        )
+        rows.append([button(knowledge.message("topics_button"), Topics())])
         if handoff:
-            rows.append(
-                [InlineKeyboardButton(knowledge.message("human_button"), callback_data=HANDOFF)]
-            )
+            rows.append([button(knowledge.message("human_button"), Handoff())])
     booking = booking_url(knowledge)
     if booking and reply.kind is ReplyKind.ANSWER:
         rows.append([InlineKeyboardButton(knowledge.message("book_button"), url=booking)])
@@ -72,8 +167,8 @@ def reply_keyboard(
 def feedback_row(knowledge: Knowledge, event_id: int) -> list[InlineKeyboardButton]:
     """The small "Helpful? Yes / No" pair under an answer."""
     return [
-        InlineKeyboardButton(knowledge.message("feedback_yes"), callback_data=f"f:{event_id}:y"),
-        InlineKeyboardButton(knowledge.message("feedback_no"), callback_data=f"f:{event_id}:n"),
+        button(knowledge.message("feedback_yes"), Feedback(event_id, helpful=True)),
+        button(knowledge.message("feedback_no"), Feedback(event_id, helpful=False)),
     ]
 
 
@@ -84,16 +179,14 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
     rows = [
         row
         for row in markup.inline_keyboard
-        if not any(FEEDBACK_PATTERN.match(str(b.callback_data or "")) for b in row)
+        if not any(Feedback.parse(str(b.callback_data or "")) for b in row)
     ]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def choice_keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
-    """One row of (label, callback data) buttons, e.g. Publish / Cancel."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]]
-    )
+def choice_keyboard(*buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:
+    """One row of buttons, e.g. Publish / Cancel."""
+    return InlineKeyboardMarkup([list(buttons)])
 
 
 def booking_url(knowledge: Knowledge) -> str | None:
@@ -117,10 +210,7 @@ def categories_keyboard(knowledge: Knowledge) -> InlineKeyboardMarkup:
     """The topics menu: one button per category."""
     categories = list(knowledge.categories())
     return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(name, callback_data=f"{TOPICS}:{index}")]
-            for index, name in enumerate(categories)
-        ]
+        [[button(name, Topics(index))] for index, name in enumerate(categories)]
     )
 
 
@@ -130,10 +220,9 @@ def category_keyboard(knowledge: Knowledge, index: int) -> InlineKeyboardMarkup 
     if not 0 <= index < len(categories):
         return None
     rows = [
-        [InlineKeyboardButton(knowledge.title(intent_id), callback_data=answer_data(intent_id))]
-        for intent_id in categories[index]
+        [button(knowledge.title(intent_id), Answer(intent_id))] for intent_id in categories[index]
     ]
-    rows.append([InlineKeyboardButton(knowledge.message("back"), callback_data=TOPICS)])
+    rows.append([button(knowledge.message("back"), Topics())])
     return InlineKeyboardMarkup(rows)
 
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.analytics.background import DatabaseWorker
 from bot.analytics.store import Decision, Source
 from bot.engine import DialogueEngine, Reply, ReplyKind
 from bot.telegram.settings import BotSettings
+from bot.telegram_html import plain_text
 
 log = logging.getLogger(__name__)
+D = TypeVar("D")
 Context = ContextTypes.DEFAULT_TYPE
 
 ENGINE = "engine"
@@ -70,6 +74,26 @@ def is_admin(update: Update, context: Context) -> bool:
     """Admins are known by numeric user id (usernames can be changed or taken over)."""
     user = update.effective_user
     return user is not None and user.id in settings_of(context).admin_ids
+
+
+def toast(text: str) -> str:
+    """A callback answer (a toast): plain text, at most 200 characters."""
+    return plain_text(text).strip()[:200]
+
+
+async def pressed_button(
+    update: Update, context: Context, parse: Callable[[str], D | None]
+) -> tuple[CallbackQuery, Message, D] | None:
+    """The press, the message the button is under and its parsed data; None after an "out
+    of date" toast when the message is gone (too old) or the data does not parse."""
+    query = update.callback_query
+    if query is None:
+        return None
+    data = parse(query.data or "")
+    if not isinstance(query.message, Message) or data is None:
+        await query.answer(toast(engine_of(context).knowledge.message("stale_button")))
+        return None
+    return query, query.message, data
 
 
 def track(
