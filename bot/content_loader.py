@@ -21,6 +21,7 @@ from bot.knowledge import (
     SafetyPattern,
     freeze,
 )
+from bot.messages import MESSAGES, placeholder_problems
 from bot.paths import SETTINGS_FILE
 from bot.problems import ContentError, Problem, Severity, SourceRef
 from bot.telegram_html import MAX_MESSAGE_LENGTH, html_problems, visible_length
@@ -28,60 +29,8 @@ from bot.text_normalizer import basic_tokens
 from bot.yaml_source import LineList, line_of, read_yaml
 
 MAX_TITLE_LENGTH = 30  # longer labels are cut off on phone-sized inline buttons
-REQUIRED_MESSAGES = (
-    "welcome",
-    "help",
-    "fallback",
-    "clarify",
-    "none_of_these",
-    "safety",
-    "unsupported_media",
-    "topics",
-    "back",
-    "book",
-    "privacy",
-    "book_button",
-    "ask_button",
-    "topics_button",
-    "stale_button",
-    "error",
-    "feedback_yes",
-    "feedback_no",
-    "feedback_thanks",
-    "human_button",
-    "handoff_ask",
-    "handoff_confirm",
-    "handoff_send",
-    "handoff_new",
-    "handoff_sent",
-    "handoff_after_hours",
-    "handoff_unavailable",
-    "handoff_to_staff",
-    "staff_reply",
-    "staff_relayed",
-    "staff_relay_failed",
-    "forget_done",
-    "admin_only",
-    "admin_unknown_topic",
-    "admin_post_usage",
-    "admin_no_channel",
-    "admin_post_preview",
-    "admin_publish",
-    "admin_cancel",
-    "admin_published",
-    "admin_cancelled",
-    "admin_post_failed",
-    "admin_no_posts",
-    "admin_reloaded",
-    "admin_reload_failed",
-    "admin_reload_suspect",
-    "admin_database_damaged",
-    "feedback_already",
-    "forget_anonymous",
-    "handoff_failed",
-    "staff_relay_forgotten",
-    "digest_intro",
-)
+# Every message the code says (bot/messages.py declares them, with their placeholders).
+REQUIRED_MESSAGES = tuple(MESSAGES)
 REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")
 REQUIRED_ADMIN_COMMANDS = ("stats", "gaps", "post", "posts", "reload")
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")  # Telegram's rule for command names
@@ -543,6 +492,8 @@ def _cross_check(draft: _Draft, settings: Mapping[str, Any], report: _Collector)
         _check_response(intent_id, raw, ref, draft, settings, report)
     for key, (text, ref) in draft.messages.items():
         _check_text(text, f"message {key!r}", ref.file, ref.line, None, settings, report)
+        for problem in placeholder_problems(key, text):
+            report.error(f"message {key!r}: {problem}", ref.file, ref.line)
     if draft.unreadable:
         # What looks missing may well be in the file that did not parse: fix that first.
         return

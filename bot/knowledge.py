@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from bot.messages import Html, fill, placeholders_of
 from bot.problems import SourceRef
 
 
@@ -86,8 +87,16 @@ class Knowledge:
         return self.responses[intent_id].title
 
     def message(self, key: str) -> str:
-        """A text the bot says outside answers (welcome, fallback, ...)."""
+        """A text the bot says outside answers (welcome, fallback, ...), as written."""
         return self.messages[key]
+
+    def say(self, key: str, **values: str | int | Html) -> str:
+        """Message ``key`` with its placeholders (bot/messages.py) filled in; values are
+        HTML-escaped unless marked ``Html``. Every declared placeholder must be given."""
+        expected = placeholders_of(key)
+        if expected is None or expected != values.keys():
+            raise TypeError(f"message {key!r} takes {sorted(expected or ())}, not {sorted(values)}")
+        return fill(self.messages[key], values)
 
     def categories(self) -> dict[str, list[str]]:
         """Topic menu: category name -> intent ids, in content order; small talk excluded."""

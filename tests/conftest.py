@@ -18,10 +18,18 @@ from bot.content_loader import (
 )
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
+from bot.messages import MESSAGES
 from bot.nlu.classifier import CACHE_VARIABLE
 from bot.paths import default_content_dir
 
 _WRITTEN_OUT = ("welcome", "fallback", "clarify", "safety", "book")
+
+
+def _filled_in(key: str) -> str:
+    """The runtime placeholders a message must show, e.g. " {count}" for forget_done."""
+    return "".join(f" {{{name}}}" for name in sorted(MESSAGES[key]))
+
+
 TINY_CONTENT = {
     "clinic.yaml": """
         clinic:
@@ -82,7 +90,11 @@ TINY_CONTENT = {
             "  clarify: Did you mean one of these?",
             "  safety: Please talk to a practitioner first.",
             "  book: Book at {clinic.booking_url}",
-            *(f"  {key}: Text of {key}." for key in REQUIRED_MESSAGES if key not in _WRITTEN_OUT),
+            *(
+                f"  {key}: Text of {key}{_filled_in(key)}."
+                for key in REQUIRED_MESSAGES
+                if key not in _WRITTEN_OUT
+            ),
             "popular_topics: [does_it_hurt, pricing]",
             "commands:",
             *(f"  {name}: {name.title()}" for name in REQUIRED_COMMANDS),

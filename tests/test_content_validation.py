@@ -107,6 +107,42 @@ def test_unknown_placeholder(tmp_path: Path) -> None:
     assert "placeholder {prices.first_visit} names no setting" in error.message
 
 
+def test_a_message_that_lost_its_placeholder_or_has_a_stray_one(tmp_path: Path) -> None:
+    """Deleting {count} from forget_done would leave the user not knowing what was deleted;
+    {cuont} would show patients the braces."""
+    root = break_content(
+        tmp_path,
+        responses__messages_yaml=(
+            "forget_done: Text of forget_done {count}.",
+            "forget_done: Done, {cuont} records deleted.",
+        ),
+    )
+    messages_file = root / "responses" / "messages.yaml"
+    line = (
+        messages_file.read_text()
+        .splitlines()
+        .index("  forget_done: Done, {cuont} records deleted.")
+    )
+    errors = errors_of(root)
+    assert sorted(e.message for e in errors) == [
+        "message 'forget_done': placeholder {count} is missing: the bot fills it in here",
+        "message 'forget_done': placeholder {cuont} is never filled in (the message takes {count})",
+    ]
+    assert all(e.file == messages_file and e.line == line + 1 for e in errors)
+
+
+def test_the_code_fills_exactly_the_declared_placeholders(tiny_content: Path) -> None:
+    knowledge = load_knowledge(tiny_content)
+    assert knowledge.say("forget_done", count=3) == "Text of forget_done 3."
+    assert knowledge.say("staff_reply", reply="<b>hi</b> & bye") == (
+        "Text of staff_reply &lt;b&gt;hi&lt;/b&gt; &amp; bye."
+    )
+    with pytest.raises(TypeError, match="takes"):
+        knowledge.say("forget_done")
+    with pytest.raises(TypeError, match="takes"):
+        knowledge.say("welcome", name="Ana")
+
+
 def test_invalid_telegram_html(tmp_path: Path) -> None:
     root = break_content(
         tmp_path,
@@ -136,7 +172,10 @@ def test_title_too_long_for_a_button(tmp_path: Path) -> None:
 def test_missing_message_and_unknown_popular_topic(tmp_path: Path) -> None:
     root = break_content(
         tmp_path,
-        responses__messages_yaml=("privacy: Text of privacy.", "private: Text of privacy."),
+        responses__messages_yaml=(
+            "privacy: Text of privacy {retention_days}.",
+            "private: Text of privacy {retention_days}.",
+        ),
     )
     messages_file = root / "responses" / "messages.yaml"
     messages_file.write_text(messages_file.read_text().replace("pricing]", "prices]"))

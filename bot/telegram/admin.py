@@ -29,6 +29,7 @@ from bot.content_changes import compare, content_counts
 from bot.content_loader import check_content
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
+from bot.messages import Html
 from bot.problems import Severity
 from bot.telegram import keyboards
 from bot.telegram.handoff import LAST_UNANSWERED
@@ -152,11 +153,7 @@ async def reload_command(update: Update, context: Context) -> None:
         # The content is swapped in and answering; only the menus lag until the next reload.
         log.warning("command menus not updated after the reload: %s", exc)
     examples = sum(len(i.examples) for i in knowledge.intents.values())
-    reloaded = (
-        knowledge.message("admin_reloaded")
-        .replace("{intents}", str(len(knowledge.intents)))
-        .replace("{examples}", str(examples))
-    )
+    reloaded = knowledge.say("admin_reloaded", intents=len(knowledge.intents), examples=examples)
     await message.reply_text(f"{reloaded}\n\n{listed}" if changes else reloaded)
 
 
@@ -201,9 +198,7 @@ async def post_command(update: Update, context: Context) -> None:
     if intent_id not in knowledge.responses:
         await message.reply_text(_unknown_topic(knowledge, intent_id))
         return
-    await message.reply_text(
-        knowledge.message("admin_post_preview").replace("{channel}", html.escape(str(channel)))
-    )
+    await message.reply_text(knowledge.say("admin_post_preview", channel=str(channel)))
     database = database_of(context)
     tag = await database.call(database.store.next_post_tag)
     markup = keyboards.ask_keyboard(knowledge, context.bot.username, intent_id, tag)
@@ -228,12 +223,8 @@ def card_text(knowledge: Knowledge, intent_id: str) -> str:
 def _unknown_topic(knowledge: Knowledge, wanted: str) -> str:
     choices = {intent_id: f"{intent_id} {r.title}" for intent_id, r in knowledge.responses.items()}
     closest = process.extract(wanted, choices, scorer=fuzz.WRatio, limit=3)
-    suggestions = ", ".join(f"<code>{key}</code>" for _, _, key in closest)
-    return (
-        knowledge.message("admin_unknown_topic")
-        .replace("{topic}", html.escape(wanted, quote=False))
-        .replace("{suggestions}", suggestions)
-    )
+    suggestions = Html(", ".join(f"<code>{key}</code>" for _, _, key in closest))
+    return knowledge.say("admin_unknown_topic", topic=wanted, suggestions=suggestions)
 
 
 async def on_publish_button(update: Update, context: Context) -> None:
@@ -273,9 +264,7 @@ async def on_publish_button(update: Update, context: Context) -> None:
     except TelegramError as exc:
         log.warning("could not post to the channel: %s", exc)
         await message.reply_text(
-            knowledge.message("admin_post_failed")
-            .replace("{channel}", html.escape(str(channel)))
-            .replace("{reason}", html.escape(str(exc), quote=False))
+            knowledge.say("admin_post_failed", channel=str(channel), reason=str(exc))
         )
         return
     post = await database.call(
@@ -286,11 +275,7 @@ async def on_publish_button(update: Update, context: Context) -> None:
         tag=tag,
     )
     log.info("published %s to the channel as %s", intent_id, post.tag)
-    await message.reply_text(
-        knowledge.message("admin_published")
-        .replace("{channel}", html.escape(str(channel)))
-        .replace("{tag}", post.tag)
-    )
+    await message.reply_text(knowledge.say("admin_published", channel=str(channel), tag=post.tag))
 
 
 @admin_only

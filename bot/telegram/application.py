@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import sqlite3
 from datetime import time, timedelta
@@ -222,9 +221,7 @@ async def _announce(application: AnyApplication) -> None:
     await inbox.replay(application)
     damage = application.bot_data.get(services.STORE_DAMAGED)
     if damage is not None:
-        alert = engine.knowledge.message("admin_database_damaged").replace(
-            "{path}", html.escape(str(settings.database_path), quote=False)
-        )
+        alert = engine.knowledge.say("admin_database_damaged", path=str(settings.database_path))
         await _alert_admins(application, alert)
     try:
         await admin.set_command_menus(application.bot, engine.knowledge, settings.admin_ids)

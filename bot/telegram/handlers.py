@@ -153,9 +153,9 @@ async def book_command(update: Update, context: Context) -> None:
 async def privacy_command(update: Update, context: Context) -> None:
     """Say what the bot stores."""
     if update.effective_message:
-        text = engine_of(context).knowledge.message("privacy")
-        days = str(settings_of(context).retention_days)
-        await update.effective_message.reply_text(text.replace("{retention_days}", days))
+        days = settings_of(context).retention_days
+        text = engine_of(context).knowledge.say("privacy", retention_days=days)
+        await update.effective_message.reply_text(text)
 
 
 async def forget_command(update: Update, context: Context) -> None:
@@ -173,9 +173,7 @@ async def forget_command(update: Update, context: Context) -> None:
     if context.user_data is not None:
         context.user_data.clear()
     log.info("a user asked to be forgotten: %d rows deleted", deleted)
-    await message.reply_text(
-        engine_of(context).knowledge.message("forget_done").replace("{count}", str(deleted))
-    )
+    await message.reply_text(engine_of(context).knowledge.say("forget_done", count=deleted))
 
 
 async def private_text(update: Update, context: Context) -> None:

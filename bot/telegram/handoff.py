@@ -121,11 +121,7 @@ async def send_to_staff(message: Message, user: User, context: Context, question
     if staff_chat_id is None:
         await message.reply_text(knowledge.message("handoff_unavailable"))
         return
-    text = (
-        knowledge.message("handoff_to_staff")
-        .replace("{name}", html.escape(user.first_name, quote=False))
-        .replace("{question}", html.escape(question, quote=False))
-    )
+    text = knowledge.say("handoff_to_staff", name=user.first_name, question=question)
     try:
         for part in split_message(text):
             sent = await context.bot.send_message(staff_chat_id, part)
@@ -152,9 +148,7 @@ async def send_to_staff(message: Message, user: User, context: Context, question
     now = datetime.now(UTC)
     opening = next_opening(knowledge.settings, now)
     if opening is not None:
-        after_hours = knowledge.message("handoff_after_hours").replace(
-            "{opening}", describe_moment(opening, now)
-        )
+        after_hours = knowledge.say("handoff_after_hours", opening=describe_moment(opening, now))
         confirmation = f"{confirmation}\n\n{after_hours}"
     await message.reply_text(confirmation)
 
@@ -186,9 +180,7 @@ async def staff_reply(update: Update, context: Context) -> None:
             # say so, instead of letting the reply vanish.
             await message.reply_text(knowledge.message("staff_relay_forgotten"), do_quote=True)
         return  # otherwise an ordinary conversation among staff
-    text = knowledge.message("staff_reply").replace(
-        "{reply}", html.escape(message.text, quote=False)
-    )
+    text = knowledge.say("staff_reply", reply=message.text)
     try:
         for part in split_message(text):
             await context.bot.send_message(user_chat_id, part)
