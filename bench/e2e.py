@@ -387,10 +387,7 @@ async def _run_apps(
 def _close_services(application: AnyApplication) -> None:
     # post_shutdown only runs under run_polling/run_webhook; close what the bot opened
     # (its analytics database) ourselves.
-    for service in application.bot_data.values():
-        close = getattr(service, "close", None)
-        if callable(close) and type(service).__name__ == "EventStore":
-            close()
+    application.bot_data.database.close()
 
 
 def run(quick: bool = False, log: Callable[[str], None] = print) -> E2EResult:

@@ -19,7 +19,6 @@ from telegram.request import BaseRequest, RequestData
 from bot.analytics.store import EventStore
 from bot.knowledge import Knowledge
 from bot.telegram.application import build_application
-from bot.telegram.services import STORE
 from bot.telegram.settings import BotSettings
 from tests.e2e.botapi_emulator import parse_html
 
@@ -141,7 +140,7 @@ class Harness:
         await self.application.process_update(Update.de_json(data, self.application.bot))
         # Analytics events and inbox marks are written in the database thread: wait for
         # them, so a test reads what the update left behind.
-        await self.application.bot_data[STORE].flush()
+        await self.application.bot_data.database.flush()
 
     async def text(
         self, text: str, user_id: int = 42, chat: dict[str, Any] | None = None, **message: Any

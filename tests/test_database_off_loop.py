@@ -16,7 +16,6 @@ from telegram import Update
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
 from bot.analytics.store import Decision, EventStore, Source
 from bot.knowledge import Knowledge
-from bot.telegram.services import STORE
 from tests.telegram_harness import message_dict, offline_bot
 
 # Without the database thread, each locked write held the event loop for the store's 10 s
@@ -66,7 +65,7 @@ async def test_answers_go_out_while_the_database_is_locked_and_events_land_after
                 knowledge.responses["does_it_hurt"].answer,
             ]
             assert store.stats(7).questions == 0  # still waiting for the lock
-        await app.bot_data[STORE].flush()
+        await app.bot_data.database.flush()
         assert store.stats(7).questions == 2
         assert bot.errors == []
 

@@ -11,9 +11,9 @@ import pytest
 
 from bot.analytics.store import Decision, Source
 from bot.knowledge import Knowledge
-from bot.telegram import services
 from bot.telegram.admin import weekly_digest
 from bot.telegram.application import check_staff_chat
+from bot.telegram.context import BotContext
 from bot.telegram_html import plain_text
 from tests.conftest import copy_shipped_content
 from tests.telegram_harness import BOT, DISCUSSION, GROUP, STAFF, Harness, offline_bot
@@ -29,9 +29,7 @@ async def bot(knowledge: Knowledge, tmp_path: Path) -> AsyncIterator[Harness]:
         staff_chat_id=STAFF["id"],
         channel_id="@clinic_news",
     ) as harness:
-        harness.application.bot_data[services.CONTENT_DIR] = copy_shipped_content(
-            tmp_path / "content"
-        )
+        harness.application.bot_data.content_dir = copy_shipped_content(tmp_path / "content")
         yield harness
     assert harness.errors == []
 
@@ -344,15 +342,12 @@ def _preview(params: dict[str, Any]) -> dict[str, Any]:
 async def test_reload_swaps_good_content_and_keeps_the_old_on_errors(
     bot: Harness, knowledge: Knowledge
 ) -> None:
-    content: Path = bot.application.bot_data[services.CONTENT_DIR]
+    content: Path = bot.application.bot_data.content_dir
     messages = content / "responses" / "messages.yaml"
     messages.write_text(messages.read_text().replace("None of these", "Something else"))
     await bot.text("/reload", user_id=ADMIN)
     assert bot.request.sent()[-1]["text"].startswith("Content reloaded")
-    assert (
-        bot.application.bot_data[services.ENGINE].knowledge.message("none_of_these")
-        == "Something else"
-    )
+    assert bot.application.bot_data.engine.knowledge.message("none_of_these") == "Something else"
     bot.request.fail_reasons["setMyCommands"] = "temporary trouble"
     messages.write_text(messages.read_text().replace("Something else", "Neither"))
     await bot.text("/reload", user_id=ADMIN)  # the menus fail, the reload itself worked
@@ -363,17 +358,14 @@ async def test_reload_swaps_good_content_and_keeps_the_old_on_errors(
     (content / "intents" / "broken.yaml").write_text("intents: [oops\n")
     await bot.text("/reload", user_id=ADMIN)
     assert "broken.yaml" in bot.request.sent()[-1]["text"]
-    assert (
-        bot.application.bot_data[services.ENGINE].knowledge.message("none_of_these")
-        == "Something else"
-    )
+    assert bot.application.bot_data.engine.knowledge.message("none_of_these") == "Something else"
 
 
 async def test_reload_refuses_content_cut_off_in_an_upload(
     bot: Harness, knowledge: Knowledge
 ) -> None:
     """A safety file cut after ten lines still parses; reloading it would drop the safety net."""
-    content: Path = bot.application.bot_data[services.CONTENT_DIR]
+    content: Path = bot.application.bot_data.content_dir
     safety = content / "intents" / "safety.yaml"
     full = safety.read_text()
     safety.write_text("\n".join(full.split("\n")[:10]) + "\n")
@@ -382,12 +374,12 @@ async def test_reload_refuses_content_cut_off_in_an_upload(
     assert refusal.startswith("Not reloaded")
     patterns = len(knowledge.safety_patterns)
     assert f"safety patterns: {patterns} -> " in refusal  # what would be lost, before -> after
-    engine = bot.application.bot_data[services.ENGINE]
+    engine = bot.application.bot_data.engine
     assert engine.respond("I take warfarin, is that ok?").kind.value == "safety"
 
     await bot.text("/reload confirm", user_id=ADMIN)  # the admin decides: load it anyway
     assert bot.request.sent()[-1]["text"].startswith("Content reloaded")
-    assert len(bot.application.bot_data[services.ENGINE].knowledge.safety_patterns) < patterns
+    assert len(bot.application.bot_data.engine.knowledge.safety_patterns) < patterns
 
     safety.write_text(full)
     await bot.text("/reload", user_id=ADMIN)  # gaining entries back needs no confirmation
@@ -440,12 +432,8 @@ async def test_weekly_digest_reaches_the_admins(bot: Harness, knowledge: Knowled
     )
     assert {"digest", "retention"} <= jobs
 
-    class JobContext:
-        bot_data = bot.application.bot_data
-
-    context = JobContext()
-    context.bot = bot.application.bot  # type: ignore[attr-defined]
-    await weekly_digest(context)  # type: ignore[arg-type]
+    # The job as the job queue runs it: a context with no chat and no user.
+    await weekly_digest(BotContext(bot.application))
     (digest,) = [p for p in bot.request.sent() if p["chat_id"] == ADMIN]
     assert digest["text"].startswith(knowledge.message("digest_intro"))
 
@@ -453,12 +441,10 @@ async def test_weekly_digest_reaches_the_admins(bot: Harness, knowledge: Knowled
 async def test_the_daily_purge_clears_questions_kept_in_conversation_state(
     bot: Harness, knowledge: Knowledge
 ) -> None:
-    """The state file must not keep patients' words for longer than a day."""
-    from telegram.ext import CallbackContext
-
+    """The kept conversation state must not hold patients' words for longer than a day."""
     from bot.telegram.admin import purge_expired
 
     await bot.text("can I bring my dog along to the session?")  # kept for a handoff
-    await purge_expired(CallbackContext(bot.application))
+    await purge_expired(BotContext(bot.application))
     await bot.text("/human")
     assert bot.request.sent()[-1]["text"] == knowledge.message("handoff_ask")  # not offered

@@ -32,24 +32,13 @@ from bot.knowledge import Knowledge
 from bot.messages import Html
 from bot.problems import Severity
 from bot.telegram import keyboards
-from bot.telegram.handoff import LAST_UNANSWERED
-from bot.telegram.services import (
-    CLARIFIED,
-    ENGINE,
-    Context,
-    content_dir_of,
-    database_of,
-    engine_of,
-    is_admin,
-    pressed_button,
-    settings_of,
-)
+from bot.telegram.context import BotContext
+from bot.telegram.services import is_admin, pressed_button
 from bot.telegram_html import MAX_MESSAGE_LENGTH, split_message
 
 log = logging.getLogger(__name__)
 # Conversation-state entries that hold a patient's words.
-QUESTION_KEYS = (LAST_UNANSWERED, CLARIFIED)
-Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 _MAX_LISTED_PROBLEMS = 25
 
 
@@ -57,12 +46,12 @@ def admin_only(callback: Callback) -> Callback:
     """Run the command for admins; everyone else gets a polite refusal."""
 
     @wraps(callback)
-    async def guarded(update: Update, context: Context) -> None:
+    async def guarded(update: Update, context: BotContext) -> None:
         if is_admin(update, context):
             await callback(update, context)
         elif update.effective_message:
             await update.effective_message.reply_text(
-                engine_of(context).knowledge.message("admin_only")
+                context.engine.knowledge.message("admin_only")
             )
 
     return guarded
@@ -73,34 +62,34 @@ def titles(knowledge: Knowledge) -> dict[str, str]:
     return {intent_id: response.title for intent_id, response in knowledge.responses.items()}
 
 
-async def stats_text(context: Context) -> str:
+async def stats_text(context: BotContext) -> str:
     """The /stats report for the last 7 and 30 days."""
-    database = database_of(context)
+    database = context.database
     week, month = await database.call(_week_and_month, database.store)
-    return stats_report(week, month, titles(engine_of(context).knowledge))
+    return stats_report(week, month, titles(context.engine.knowledge))
 
 
 def _week_and_month(store: EventStore) -> tuple[Stats, Stats]:
     return store.stats(7), store.stats(30)
 
 
-async def gaps_text(context: Context) -> str:
+async def gaps_text(context: BotContext) -> str:
     """The /gaps report: unanswered questions of the last 30 days, grouped."""
-    engine = engine_of(context)
-    database = database_of(context)
+    engine = context.engine
+    database = context.database
     gaps = find_gaps(await database.call(database.store.unanswered, 30), engine)
     return gaps_report(gaps, titles(engine.knowledge))
 
 
 @admin_only
-async def stats_command(update: Update, context: Context) -> None:
+async def stats_command(update: Update, context: BotContext) -> None:
     """Questions, answer and helpful rates, sources and posts; with a chart of questions per day."""
     message = update.effective_message
     if message is None:
         return
-    database = database_of(context)
+    database = context.database
     week, month = await database.call(_week_and_month, database.store)
-    report = stats_report(week, month, titles(engine_of(context).knowledge))
+    report = stats_report(week, month, titles(context.engine.knowledge))
     for part in split_message(report):
         await message.reply_text(part)
     chart = questions_per_day_png(month.per_day)
@@ -108,7 +97,7 @@ async def stats_command(update: Update, context: Context) -> None:
 
 
 @admin_only
-async def gaps_command(update: Update, context: Context) -> None:
+async def gaps_command(update: Update, context: BotContext) -> None:
     """What people asked that the bot could not answer, most frequent first."""
     if update.effective_message:
         for part in split_message(await gaps_text(context)):
@@ -116,15 +105,15 @@ async def gaps_command(update: Update, context: Context) -> None:
 
 
 @admin_only
-async def reload_command(update: Update, context: Context) -> None:
+async def reload_command(update: Update, context: BotContext) -> None:
     """Re-read and validate the content; swap it in only if it has no errors."""
     message = update.effective_message
     if message is None:
         return
-    current = engine_of(context).knowledge
+    current = context.engine.knowledge
     # Reading the files and training the matcher take seconds when the content changed:
     # off the event loop, so other users are answered meanwhile (by the old engine).
-    knowledge, problems = await asyncio.to_thread(check_content, content_dir_of(context))
+    knowledge, problems = await asyncio.to_thread(check_content, context.bot_data.content_dir)
     if knowledge is None:
         errors = [str(p) for p in problems if p.severity is Severity.ERROR]
         listed = "\n".join(
@@ -145,10 +134,10 @@ async def reload_command(update: Update, context: Context) -> None:
         log.warning("reload refused: the new content lost entries")
         await message.reply_text(f"{current.message('admin_reload_suspect')}\n\n{listed}")
         return
-    context.bot_data[ENGINE] = await asyncio.to_thread(DialogueEngine, knowledge)
+    context.bot_data.engine = await asyncio.to_thread(DialogueEngine, knowledge)
     log.info("content reloaded: %d intents", len(knowledge.intents))
     try:
-        await set_command_menus(context.bot, knowledge, settings_of(context).admin_ids)
+        await set_command_menus(context.bot, knowledge, context.settings.admin_ids)
     except TelegramError as exc:
         # The content is swapped in and answering; only the menus lag until the next reload.
         log.warning("command menus not updated after the reload: %s", exc)
@@ -177,7 +166,7 @@ async def set_command_menus(bot: Bot, knowledge: Knowledge, admin_ids: frozenset
 
 
 @admin_only
-async def post_command(update: Update, context: Context) -> None:
+async def post_command(update: Update, context: BotContext) -> None:
     """/post <intent_id>: preview a channel card with Publish and Cancel buttons."""
     message = update.effective_message
     if (
@@ -186,8 +175,8 @@ async def post_command(update: Update, context: Context) -> None:
         or update.effective_chat.type != ChatType.PRIVATE
     ):
         return
-    knowledge = engine_of(context).knowledge
-    channel = settings_of(context).channel_id
+    knowledge = context.engine.knowledge
+    channel = context.settings.channel_id
     if channel is None:
         await message.reply_text(knowledge.message("admin_no_channel"))
         return
@@ -199,7 +188,7 @@ async def post_command(update: Update, context: Context) -> None:
         await message.reply_text(_unknown_topic(knowledge, intent_id))
         return
     await message.reply_text(knowledge.say("admin_post_preview", channel=str(channel)))
-    database = database_of(context)
+    database = context.database
     tag = await database.call(database.store.next_post_tag)
     markup = keyboards.ask_keyboard(knowledge, context.bot.username, intent_id, tag)
     controls = keyboards.choice_keyboard(
@@ -227,14 +216,14 @@ def _unknown_topic(knowledge: Knowledge, wanted: str) -> str:
     return knowledge.say("admin_unknown_topic", topic=wanted, suggestions=suggestions)
 
 
-async def on_publish_button(update: Update, context: Context) -> None:
+async def on_publish_button(update: Update, context: BotContext) -> None:
     """The preview's Publish or Cancel button; admins only."""
     pressed = await pressed_button(update, context, keyboards.Publish.parse)
     if pressed is None:
         return
     query, message, data = pressed
     intent_id = data.intent_id
-    knowledge = engine_of(context).knowledge
+    knowledge = context.engine.knowledge
     if not is_admin(update, context):
         await query.answer(knowledge.message("admin_only"))
         return
@@ -247,14 +236,14 @@ async def on_publish_button(update: Update, context: Context) -> None:
         # A double tap: the first press already took the buttons off and is publishing.
         log.info("publish pressed again on a preview already handled")
         return
-    channel = settings_of(context).channel_id
+    channel = context.settings.channel_id
     if intent_id is None or channel is None:
         await message.reply_text(knowledge.message("admin_cancelled"))
         return
     if intent_id not in knowledge.responses:
         await message.reply_text(_unknown_topic(knowledge, intent_id))
         return
-    database = database_of(context)
+    database = context.database
     tag = await database.call(database.store.next_post_tag)
     markup = keyboards.ask_keyboard(knowledge, context.bot.username, intent_id, tag)
     try:
@@ -279,13 +268,13 @@ async def on_publish_button(update: Update, context: Context) -> None:
 
 
 @admin_only
-async def posts_command(update: Update, context: Context) -> None:
+async def posts_command(update: Update, context: BotContext) -> None:
     """List what was published to the channel, newest first."""
     message = update.effective_message
     if message is None:
         return
-    knowledge = engine_of(context).knowledge
-    database = database_of(context)
+    knowledge = context.engine.knowledge
+    database = context.database
     posts = await database.call(database.store.posts)
     if not posts:
         await message.reply_text(knowledge.message("admin_no_posts"))
@@ -306,12 +295,12 @@ async def posts_command(update: Update, context: Context) -> None:
     await message.reply_text("\n".join(lines))
 
 
-async def weekly_digest(context: Context) -> None:
+async def weekly_digest(context: BotContext) -> None:
     """Job: send every admin the stats and the gaps of the week."""
-    knowledge = engine_of(context).knowledge
+    knowledge = context.engine.knowledge
     stats, gaps = await stats_text(context), await gaps_text(context)
     text = f"{knowledge.message('digest_intro')}\n\n{stats}\n\n{gaps}"
-    for admin_id in settings_of(context).admin_ids:
+    for admin_id in context.settings.admin_ids:
         try:
             for part in split_message(text):
                 await context.bot.send_message(admin_id, part)
@@ -319,15 +308,15 @@ async def weekly_digest(context: Context) -> None:
             log.warning("could not send the weekly digest to an admin", exc_info=True)
 
 
-async def purge_expired(context: Context) -> None:
+async def purge_expired(context: BotContext) -> None:
     """Job: delete stored question text older than the retention period, and the questions
     kept in conversation state (for a handoff, for "None of these"): those only matter for a
     day, and the state file must not become a second archive of patients' words."""
-    database = database_of(context)
+    database = context.database
     changed = await database.call(database.store.purge_expired)
     cleared = []
     for user_id, data in context.application.user_data.items():
-        if any(data.pop(key, None) is not None for key in QUESTION_KEYS):
+        if data.drop_questions():
             cleared.append(user_id)
     if cleared:
         context.application.mark_data_for_update_persistence(user_ids=cleared)

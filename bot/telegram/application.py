@@ -6,7 +6,6 @@ import logging
 import sqlite3
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 from telegram import (
@@ -17,12 +16,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
-    CallbackContext,
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
+    ContextTypes,
     Defaults,
     InlineQueryHandler,
     MessageHandler,
@@ -36,15 +34,15 @@ from bot.clinic_settings import clinic_zone
 from bot.engine import DialogueEngine
 from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
-from bot.telegram import admin, discussion, handlers, handoff, inbox, keyboards, services
+from bot.telegram import admin, discussion, handlers, handoff, inbox, keyboards
 from bot.telegram.chat_order import ChatOrderedProcessor
+from bot.telegram.context import BotApplication, BotContext, BotData, UserData
 from bot.telegram.retrying_request import RetryingRequest
 from bot.telegram.settings import BotSettings
 from bot.telegram.token_watch import TokenRejectedError, WatchedRequest
 from bot.telegram.user_state import DatabaseUserState
 
 log = logging.getLogger(__name__)
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # Media we cannot read; answered with a polite "I answer text questions" in private chats.
 _UNSUPPORTED_MEDIA = (
@@ -61,7 +59,6 @@ _UNSUPPORTED_MEDIA = (
 )
 # New messages only: an edited question is not answered again (see README, "Edited messages").
 _NEW_MESSAGE = filters.UpdateType.MESSAGE
-TOKEN_WATCH = "token_watch"
 # A 5xx or a reset while starting (getMe, setWebhook) is retried this often, with PTB's
 # growing pauses, before the start fails; once running, PTB retries network errors itself.
 START_RETRIES = 5
@@ -79,7 +76,7 @@ def build_application(
     content_dir: Path | None = None,
     request: BaseRequest | None = None,
     store: EventStore | None = None,
-) -> AnyApplication:
+) -> BotApplication:
     """Build the bot: defaults, rate limiting, services, every handler in order, and jobs."""
     builder = (
         ApplicationBuilder()
@@ -94,6 +91,8 @@ def build_application(
         # Queues outgoing calls within Telegram's limits (and retries a 429) instead of failing.
         .rate_limiter(AIORateLimiter(max_retries=5))
         .application_class(inbox.InboxApplication)
+        # Typed context.engine / .database / .settings, bot data and user data (context.py).
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData, user_data=UserData))
         # Chats side by side, each chat in order: a hung call holds up only its own chat.
         .concurrent_updates(ChatOrderedProcessor())
         # Every update is written to the database before Telegram is told it arrived.
@@ -106,26 +105,20 @@ def build_application(
     # data only, in the database (the services in bot_data are rebuilt at every start).
     state = DatabaseUserState()
     builder = builder.persistence(state)
-    watch: WatchedRequest | None = None
     if request is not None:
         builder = builder.request(RetryingRequest(request)).get_updates_request(request)
     else:
         builder = builder.request(RetryingRequest(HTTPXRequest(connection_pool_size=SEND_POOL)))
         # getUpdates as PTB makes it (one connection), plus a stop on a rejected token.
-        watch = WatchedRequest(lambda: application.stop_running(), connection_pool_size=1)
+        watch = WatchedRequest(lambda: _token_rejected(application), connection_pool_size=1)
         builder = builder.get_updates_request(watch)
-    application = builder.build()
-    if watch is not None:
-        application.bot_data[TOKEN_WATCH] = watch
-    application.bot_data.update(
-        {
-            services.ENGINE: DialogueEngine(knowledge),
-            services.SETTINGS: settings,
-            services.CONTENT_DIR: content_dir or default_content_dir(),
-            services.STORE: DatabaseWorker(store or _open_store(settings, application)),
-        }
-    )
-    updates.database = state.database = application.bot_data[services.STORE]
+    application: BotApplication = builder.build()
+    shared = application.bot_data
+    shared.engine = DialogueEngine(knowledge)
+    shared.settings = settings
+    shared.content_dir = content_dir or default_content_dir()
+    shared.database = DatabaseWorker(store or _open_store(settings, application))
+    updates.database = state.database = shared.database
 
     # Commands run once, when sent: an edited "/start pricing" or "/stats" is not a new request
     # (PTB's CommandHandler would take edited messages too).
@@ -191,7 +184,7 @@ def build_application(
     return application
 
 
-def _schedule_jobs(application: AnyApplication, knowledge: Knowledge) -> None:
+def _schedule_jobs(application: BotApplication, knowledge: Knowledge) -> None:
     jobs = application.job_queue
     if jobs is None:
         return
@@ -203,15 +196,15 @@ def _schedule_jobs(application: AnyApplication, knowledge: Knowledge) -> None:
     jobs.run_repeating(_recheck_staff_chat, STAFF_RECHECK, first=STAFF_RECHECK, name="staff")
 
 
-async def _announce(application: AnyApplication) -> None:
+async def _announce(application: BotApplication) -> None:
     """Publish the command menus, find the channel's discussion group, and log that we are ready."""
-    engine: DialogueEngine = application.bot_data[services.ENGINE]
-    settings: BotSettings = application.bot_data[services.SETTINGS]
+    engine = application.bot_data.engine
+    settings = application.bot_data.settings
     if settings.channel_id is not None:
         try:
             channel = await application.bot.get_chat(settings.channel_id)
             if channel.linked_chat_id:
-                application.bot_data[services.DISCUSSION_CHAT] = channel.linked_chat_id
+                application.bot_data.discussion_chat_id = channel.linked_chat_id
         except TelegramError:
             log.warning(
                 "could not look up the channel; its discussion group is learnt from its posts"
@@ -219,7 +212,7 @@ async def _announce(application: AnyApplication) -> None:
     if settings.staff_chat_id is not None:
         await check_staff_chat(application)
     await inbox.replay(application)
-    damage = application.bot_data.get(services.STORE_DAMAGED)
+    damage = application.bot_data.store_damaged
     if damage is not None:
         alert = engine.knowledge.say("admin_database_damaged", path=str(settings.database_path))
         await _alert_admins(application, alert)
@@ -231,7 +224,7 @@ async def _announce(application: AnyApplication) -> None:
     log.info("ready: @%s with %d topics", application.bot.username, len(engine.knowledge.responses))
 
 
-def _open_store(settings: BotSettings, application: AnyApplication) -> EventStore:
+def _open_store(settings: BotSettings, application: BotApplication) -> EventStore:
     """The analytics database; a damaged one must not take the FAQ down with it.
 
     A file that is not a database, or a malformed one, leaves the bot answering with a
@@ -251,7 +244,7 @@ def _open_store(settings: BotSettings, application: AnyApplication) -> EventStor
         raise
     except sqlite3.DatabaseError as exc:
         log.error("the analytics database is damaged (%s): running without it", exc)
-        application.bot_data[services.STORE_DAMAGED] = str(exc)
+        application.bot_data.store_damaged = str(exc)
         return EventStore(Path(MEMORY), settings.analytics_salt, settings.retention_days)
     try:
         store.verify_salt()
@@ -261,8 +254,8 @@ def _open_store(settings: BotSettings, application: AnyApplication) -> EventStor
     return store
 
 
-async def _alert_admins(application: AnyApplication, text: str) -> None:
-    settings: BotSettings = application.bot_data[services.SETTINGS]
+async def _alert_admins(application: BotApplication, text: str) -> None:
+    settings = application.bot_data.settings
     for admin_id in sorted(settings.admin_ids):
         try:
             await application.bot.send_message(admin_id, text)
@@ -270,33 +263,38 @@ async def _alert_admins(application: AnyApplication, text: str) -> None:
             log.warning("could not alert an admin")
 
 
-async def check_staff_chat(application: AnyApplication) -> None:
+async def check_staff_chat(application: BotApplication) -> None:
     """Offer "Talk to a person" only while the staff chat can be reached (checked at start,
     then every STAFF_RECHECK while it cannot)."""
-    settings: BotSettings = application.bot_data[services.SETTINGS]
+    settings = application.bot_data.settings
     if settings.staff_chat_id is None:
         return
     try:
         await application.bot.get_chat(settings.staff_chat_id)
     except (BadRequest, Forbidden) as exc:
-        if not application.bot_data.get(services.STAFF_UNREACHABLE):
+        if not application.bot_data.staff_unreachable:
             log.warning("the staff chat cannot be reached (%s): 'Talk to a person' is off", exc)
-        application.bot_data[services.STAFF_UNREACHABLE] = True
+        application.bot_data.staff_unreachable = True
         return
     except TelegramError:
         return  # a network hiccup says nothing about the chat: keep the last verdict
-    if application.bot_data.pop(services.STAFF_UNREACHABLE, False):
+    if application.bot_data.staff_unreachable:
+        application.bot_data.staff_unreachable = False
         log.info("the staff chat can be reached again: 'Talk to a person' is back")
 
 
-async def _recheck_staff_chat(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    if context.application.bot_data.get(services.STAFF_UNREACHABLE):
+async def _recheck_staff_chat(context: BotContext) -> None:
+    if context.application.bot_data.staff_unreachable:
         await check_staff_chat(context.application)
 
 
-async def _close(application: AnyApplication) -> None:
-    database: DatabaseWorker = application.bot_data[services.STORE]
-    database.close()
+def _token_rejected(application: BotApplication) -> None:
+    application.bot_data.token_rejected = True
+    application.stop_running()
+
+
+async def _close(application: BotApplication) -> None:
+    application.bot_data.database.close()
 
 
 def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = None) -> None:
@@ -321,6 +319,5 @@ def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = 
     else:
         log.info("starting long polling")
         application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=START_RETRIES)
-    watch = application.bot_data.get(TOKEN_WATCH)
-    if isinstance(watch, WatchedRequest) and watch.rejected:
+    if application.bot_data.token_rejected:
         raise TokenRejectedError("Telegram rejected the bot token (401) while the bot was running")

@@ -10,7 +10,8 @@ from bot.analytics.store import Source
 from bot.engine import ReplyKind
 from bot.nlu.units import looks_like_question
 from bot.telegram import keyboards
-from bot.telegram.services import DISCUSSION_CHAT, Context, engine_of, settings_of, track
+from bot.telegram.context import BotContext
+from bot.telegram.services import track
 
 log = logging.getLogger(__name__)
 # Comments are public and unsolicited: answer only when the match is well above the
@@ -18,11 +19,11 @@ log = logging.getLogger(__name__)
 MIN_COMMENT_SCORE = 75.0
 
 
-async def on_channel_post_copy(update: Update, context: Context) -> None:
+async def on_channel_post_copy(update: Update, context: BotContext) -> None:
     """Telegram copies each channel post into the linked group: that tells us the group (the
     post itself is never answered)."""
     message = update.effective_message
-    channel = settings_of(context).channel_id
+    channel = context.settings.channel_id
     sender = message.sender_chat if message else None
     if message is None or channel is None or sender is None:
         return
@@ -31,21 +32,21 @@ async def on_channel_post_copy(update: Update, context: Context) -> None:
         and sender.username
         and f"@{sender.username}".lower() == channel.lower()
     ):
-        if context.bot_data.get(DISCUSSION_CHAT) != message.chat_id:
+        if context.bot_data.discussion_chat_id != message.chat_id:
             log.info("discussion group identified")
-        context.bot_data[DISCUSSION_CHAT] = message.chat_id
+        context.bot_data.discussion_chat_id = message.chat_id
 
 
-async def on_comment(update: Update, context: Context) -> None:
+async def on_comment(update: Update, context: BotContext) -> None:
     """A group message not addressed to the bot: in the channel's discussion group, reply to
     a comment that clearly asks one of our questions; otherwise (and elsewhere) say nothing."""
     message = update.effective_message
-    if message is None or message.chat_id != context.bot_data.get(DISCUSSION_CHAT):
+    if message is None or message.chat_id != context.bot_data.discussion_chat_id:
         return
     text = message.text or ""
-    if not settings_of(context).discussion_replies or not looks_like_question(text):
+    if not context.settings.discussion_replies or not looks_like_question(text):
         return
-    engine = engine_of(context)
+    engine = context.engine
     reply = engine.respond(text)
     if (
         reply.kind is not ReplyKind.ANSWER

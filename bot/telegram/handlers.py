@@ -25,17 +25,8 @@ from bot.analytics.store import Source, Vote
 from bot.engine import Reply, ReplyKind
 from bot.knowledge import Knowledge
 from bot.telegram import handoff, keyboards
-from bot.telegram.services import (
-    CLARIFIED,
-    Context,
-    database_of,
-    engine_of,
-    pressed_button,
-    settings_of,
-    staff_chat_of,
-    toast,
-    track,
-)
+from bot.telegram.context import BotContext
+from bot.telegram.services import pressed_button, toast, track
 from bot.telegram_html import plain_text, split_message
 
 log = logging.getLogger(__name__)
@@ -43,22 +34,21 @@ MAX_INLINE_RESULTS = 10
 _DESCRIPTION_LENGTH = 90
 # Telegram's shared sender of anonymous group admins (GroupAnonymousBot).
 ANONYMOUS_ADMIN_ID = 1087968824
-MAX_CLARIFIED = 20  # "did you mean" messages whose question is remembered
 
 
 async def send_reply(
     message: Message,
     reply: Reply,
-    context: Context,
+    context: BotContext,
     *,
     quote: bool = False,
     event_id: int | None = None,
 ) -> Message:
     """Send an engine reply; long text is split at paragraphs, buttons go under the last part.
     Returns the message that carries the buttons."""
-    knowledge = engine_of(context).knowledge
+    knowledge = context.engine.knowledge
     parts = split_message(reply.text)
-    handoff_possible = staff_chat_of(context) is not None and message.chat.type == ChatType.PRIVATE
+    handoff_possible = context.staff_chat_id is not None and message.chat.type == ChatType.PRIVATE
     markup = keyboards.reply_keyboard(reply, knowledge, event_id, handoff=handoff_possible)
     sent = message
     for number, part in enumerate(parts, start=1):
@@ -76,7 +66,7 @@ async def send_reply(
 async def answer_and_track(
     update: Update,
     message: Message,
-    context: Context,
+    context: BotContext,
     reply: Reply,
     source: Source,
     *,
@@ -86,23 +76,20 @@ async def answer_and_track(
 ) -> None:
     """Record the reply as an event, then send it with its "Helpful?" buttons."""
     event_id = track(update, context, reply, source, tag=tag, question=question)
-    if reply.kind is ReplyKind.FALLBACK and question and context.user_data is not None:
-        context.user_data[handoff.LAST_UNANSWERED] = question
+    if reply.kind is ReplyKind.FALLBACK and question:
+        context.user.last_unanswered = question
     sent = await send_reply(message, reply, context, quote=quote, event_id=event_id)
-    if reply.kind is ReplyKind.CLARIFY and question and context.user_data is not None:
+    if reply.kind is ReplyKind.CLARIFY and question:
         # "None of these" under this message is about this question, whatever came since.
-        asked: dict[int, str] = context.user_data.setdefault(CLARIFIED, {})
-        asked[sent.message_id] = question
-        for old in list(asked)[:-MAX_CLARIFIED]:
-            del asked[old]
+        context.user.remember_clarified(sent.message_id, question)
 
 
-async def start(update: Update, context: Context) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """Welcome the user, or answer the topic a deep link (/start <intent_id>-<tag>) points at."""
     message = update.effective_message
     if message is None:
         return
-    engine = engine_of(context)
+    engine = context.engine
     parsed = keyboards.parse_start_payload(context.args[0]) if context.args else None
     if parsed and parsed[0] in engine.knowledge.responses:
         intent_id, tag = parsed
@@ -113,10 +100,10 @@ async def start(update: Update, context: Context) -> None:
     await send_reply(message, engine.welcome(), context)
 
 
-async def help_command(update: Update, context: Context) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """List what the bot can help with, derived from the content."""
     if update.effective_message:
-        await update.effective_message.reply_text(help_text(engine_of(context).knowledge))
+        await update.effective_message.reply_text(help_text(context.engine.knowledge))
 
 
 def help_text(knowledge: Knowledge) -> str:
@@ -132,33 +119,33 @@ def help_text(knowledge: Knowledge) -> str:
     return "\n".join(lines)
 
 
-async def topics_command(update: Update, context: Context) -> None:
+async def topics_command(update: Update, context: BotContext) -> None:
     """Show the topic categories as buttons."""
     if update.effective_message:
-        knowledge = engine_of(context).knowledge
+        knowledge = context.engine.knowledge
         await update.effective_message.reply_text(
             knowledge.message("topics"), reply_markup=keyboards.categories_keyboard(knowledge)
         )
 
 
-async def book_command(update: Update, context: Context) -> None:
+async def book_command(update: Update, context: BotContext) -> None:
     """How to book, with the booking link as a button."""
     if update.effective_message:
-        knowledge = engine_of(context).knowledge
+        knowledge = context.engine.knowledge
         await update.effective_message.reply_text(
             knowledge.message("book"), reply_markup=keyboards.booking_keyboard(knowledge)
         )
 
 
-async def privacy_command(update: Update, context: Context) -> None:
+async def privacy_command(update: Update, context: BotContext) -> None:
     """Say what the bot stores."""
     if update.effective_message:
-        days = settings_of(context).retention_days
-        text = engine_of(context).knowledge.say("privacy", retention_days=days)
+        days = context.settings.retention_days
+        text = context.engine.knowledge.say("privacy", retention_days=days)
         await update.effective_message.reply_text(text)
 
 
-async def forget_command(update: Update, context: Context) -> None:
+async def forget_command(update: Update, context: BotContext) -> None:
     """Delete everything stored about the user."""
     message = update.effective_message
     if message is None or update.effective_user is None:
@@ -166,29 +153,28 @@ async def forget_command(update: Update, context: Context) -> None:
     if message.sender_chat is not None or update.effective_user.id == ANONYMOUS_ADMIN_ID:
         # Sent as a group or channel (an anonymous admin): Telegram gives every such sender
         # one shared user id, so whose data to delete is unknown. Only a person can ask.
-        await message.reply_text(engine_of(context).knowledge.message("forget_anonymous"))
+        await message.reply_text(context.engine.knowledge.message("forget_anonymous"))
         return
-    database = database_of(context)
+    database = context.database
     deleted = await database.call(database.store.forget_user, update.effective_user.id)
-    if context.user_data is not None:
-        context.user_data.clear()
+    context.user.clear()
     log.info("a user asked to be forgotten: %d rows deleted", deleted)
-    await message.reply_text(engine_of(context).knowledge.say("forget_done", count=deleted))
+    await message.reply_text(context.engine.knowledge.say("forget_done", count=deleted))
 
 
-async def private_text(update: Update, context: Context) -> None:
+async def private_text(update: Update, context: BotContext) -> None:
     """Answer a free-text question in a private chat (or pass it on after "Talk to a person")."""
     message = update.effective_message
     if message is None or not message.text or update.effective_user is None:
         return
-    if handoff.awaits_question(context):
+    if context.user.takes_question():  # "type your question for the team" came just before
         await handoff.send_to_staff(message, update.effective_user, context, message.text)
         return
-    reply = engine_of(context).respond(message.text)
+    reply = context.engine.respond(message.text)
     await answer_and_track(update, message, context, reply, Source.PRIVATE, question=message.text)
 
 
-async def group_text(update: Update, context: Context) -> None:
+async def group_text(update: Update, context: BotContext) -> None:
     """A group message addressed to the bot (an @mention, or a reply to it): answer it."""
     message = update.effective_message
     if message is None or not message.text:
@@ -196,7 +182,7 @@ async def group_text(update: Update, context: Context) -> None:
     question = addressed_question(message, context.bot.username, context.bot.id)
     if question is None:
         return
-    engine = engine_of(context)
+    engine = context.engine
     if not question.strip():
         await send_reply(message, engine.welcome(), context, quote=True)
         return
@@ -230,13 +216,13 @@ def addressed_question(message: Message, bot_username: str, bot_id: int) -> str 
     return re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).strip()
 
 
-async def on_answer_button(update: Update, context: Context) -> None:
+async def on_answer_button(update: Update, context: BotContext) -> None:
     """A topic button (follow-ups, the topics menu, "did you mean"): answer that topic."""
     pressed = await pressed_button(update, context, keyboards.Answer.parse)
     if pressed is None:
         return
     query, message, data = pressed
-    engine = engine_of(context)
+    engine = context.engine
     if data.intent_id not in engine.knowledge.responses:  # a topic removed since
         await query.answer(toast(engine.knowledge.message("stale_button")))
         return
@@ -244,26 +230,25 @@ async def on_answer_button(update: Update, context: Context) -> None:
     await answer_and_track(update, message, context, engine.answer(data.intent_id), Source.BUTTON)
 
 
-async def on_none_of_these(update: Update, context: Context) -> None:
+async def on_none_of_these(update: Update, context: BotContext) -> None:
     """Under a "did you mean": the fallback, remembering the question it was shown for."""
     pressed = await pressed_button(update, context, lambda data: data)
     if pressed is None:
         return
     query, message, _ = pressed
     await query.answer()
-    asked = context.user_data.get(CLARIFIED, {}) if context.user_data else {}
-    last = asked.get(message.message_id)
-    reply = engine_of(context).fallback()
+    last = context.user.clarified.get(message.message_id)
+    reply = context.engine.fallback()
     await answer_and_track(update, message, context, reply, Source.BUTTON, question=last)
 
 
-async def on_topics_button(update: Update, context: Context) -> None:
+async def on_topics_button(update: Update, context: BotContext) -> None:
     """Navigate the topics menu by editing the menu message in place."""
     pressed = await pressed_button(update, context, keyboards.Topics.parse)
     if pressed is None:
         return
     query, message, data = pressed
-    knowledge = engine_of(context).knowledge
+    knowledge = context.engine.knowledge
     if data.category is None:
         text, markup = knowledge.message("topics"), keyboards.categories_keyboard(knowledge)
     else:
@@ -277,14 +262,14 @@ async def on_topics_button(update: Update, context: Context) -> None:
     await _edit_or_send(message, text, markup)
 
 
-async def on_feedback_button(update: Update, context: Context) -> None:
+async def on_feedback_button(update: Update, context: BotContext) -> None:
     """Helpful / not helpful under an answer: kept once, then the pair goes."""
     pressed = await pressed_button(update, context, keyboards.Feedback.parse)
     if pressed is None:
         return
     query, message, data = pressed
-    knowledge = engine_of(context).knowledge
-    database = database_of(context)
+    knowledge = context.engine.knowledge
+    database = context.database
     # In order after the event's own (queued) write: a quick tap still finds its answer.
     vote = await database.call(
         database.store.set_feedback, data.event_id, query.from_user.id, data.helpful
@@ -304,11 +289,11 @@ async def on_feedback_button(update: Update, context: Context) -> None:
             log.debug("could not remove the feedback buttons", exc_info=True)
 
 
-async def on_stale_button(update: Update, context: Context) -> None:
+async def on_stale_button(update: Update, context: BotContext) -> None:
     """Any other button (from an older version of the bot, or forged): a polite toast."""
     query = update.callback_query
     if query is not None:
-        await query.answer(toast(engine_of(context).knowledge.message("stale_button")))
+        await query.answer(toast(context.engine.knowledge.message("stale_button")))
 
 
 async def _edit_or_send(message: Message, text: str, markup: InlineKeyboardMarkup) -> None:
@@ -321,12 +306,12 @@ async def _edit_or_send(message: Message, text: str, markup: InlineKeyboardMarku
         await message.reply_text(text, reply_markup=markup)
 
 
-async def on_inline_query(update: Update, context: Context) -> None:
+async def on_inline_query(update: Update, context: BotContext) -> None:
     """Offer matching answers for ``@bot question``; popular topics for an empty query."""
     query = update.inline_query
     if query is None:
         return
-    engine = engine_of(context)
+    engine = context.engine
     knowledge = engine.knowledge
     results = [
         InlineQueryResultArticle(
@@ -343,10 +328,10 @@ async def on_inline_query(update: Update, context: Context) -> None:
     await query.answer(results, cache_time=300, is_personal=False)
 
 
-async def on_inline_result(update: Update, context: Context) -> None:
+async def on_inline_result(update: Update, context: BotContext) -> None:
     """Count an inline answer once the user actually sends it (needs /setinlinefeedback)."""
     chosen = update.chosen_inline_result
-    engine = engine_of(context)
+    engine = context.engine
     if chosen and chosen.result_id in engine.knowledge.responses:
         track(update, context, engine.answer(chosen.result_id), Source.INLINE, tag="inline")
 
@@ -360,15 +345,15 @@ def _describe(answer: str) -> str:
     )
 
 
-async def unsupported_media(update: Update, context: Context) -> None:
+async def unsupported_media(update: Update, context: BotContext) -> None:
     """Photos, stickers, voice notes, locations: say politely that we read text."""
     if update.effective_message:
         await update.effective_message.reply_text(
-            engine_of(context).knowledge.message("unsupported_media")
+            context.engine.knowledge.message("unsupported_media")
         )
 
 
-async def on_error(update: object, context: Context) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the failure with its traceback (never the user's text) and apologise in private chats."""
     kind = type(update).__name__ if not isinstance(update, Update) else _update_kind(update)
     log.error("error while handling %s", kind, exc_info=context.error)
@@ -379,7 +364,7 @@ async def on_error(update: object, context: Context) -> None:
     ):
         try:
             await context.bot.send_message(
-                update.effective_chat.id, engine_of(context).knowledge.message("error")
+                update.effective_chat.id, context.engine.knowledge.message("error")
             )
         except Exception:  # the apology is best effort; the error itself is already logged
             log.warning("could not send the error apology", exc_info=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import logging
-import time
 from datetime import UTC, datetime
 
 from telegram import Message, Update, User
@@ -17,28 +16,14 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.clinic_settings import describe_moment, next_opening
 from bot.telegram import keyboards
-from bot.telegram.services import (
-    STAFF_UNREACHABLE,
-    Context,
-    database_of,
-    engine_of,
-    pressed_button,
-    staff_chat_of,
-    toast,
-)
+from bot.telegram.context import BotContext
+from bot.telegram.services import pressed_button, toast
 from bot.telegram_html import plain_text, split_message
 
 log = logging.getLogger(__name__)
-# user_data keys: the question the bot last could not answer, and "the next text is for staff".
-LAST_UNANSWERED = "last_unanswered"
-AWAITING_QUESTION = (
-    "awaiting_handoff"  # when the bot asked for it (time.time, so it holds across a restart)
-)
-# "Type your question for the team" is meant for the next message, not one sent much later.
-AWAIT_SECONDS = 15 * 60
 
 
-async def human_command(update: Update, context: Context) -> None:
+async def human_command(update: Update, context: BotContext) -> None:
     """/human: offer to pass a question to the clinic team; "/human <question>" sends it."""
     message = update.effective_message
     if message is None:
@@ -50,14 +35,13 @@ async def human_command(update: Update, context: Context) -> None:
     await offer(message, context)
 
 
-async def offer(message: Message, context: Context) -> None:
+async def offer(message: Message, context: BotContext) -> None:
     """Offer the last unanswered question for sending, or ask for a new one."""
-    knowledge = engine_of(context).knowledge
-    if staff_chat_of(context) is None:
+    knowledge = context.engine.knowledge
+    if context.staff_chat_id is None:
         await message.reply_text(knowledge.message("handoff_unavailable"))
         return
-    user_data = context.user_data if context.user_data is not None else {}
-    last = user_data.get(LAST_UNANSWERED)
+    last = context.user.last_unanswered
     if last:
         text = f"{knowledge.message('handoff_confirm')}\n\n<i>{html.escape(last, quote=False)}</i>"
         markup = keyboards.choice_keyboard(
@@ -66,11 +50,11 @@ async def offer(message: Message, context: Context) -> None:
         )
         await message.reply_text(split_message(text)[0], reply_markup=markup)
         return
-    user_data[AWAITING_QUESTION] = time.time()
+    context.user.await_question()
     await message.reply_text(knowledge.message("handoff_ask"))
 
 
-async def on_handoff_button(update: Update, context: Context) -> None:
+async def on_handoff_button(update: Update, context: BotContext) -> None:
     """The "Talk to a person", "Send it" and "Ask something else" buttons."""
     pressed = await pressed_button(update, context, keyboards.Handoff.parse)
     if pressed is None:
@@ -79,45 +63,36 @@ async def on_handoff_button(update: Update, context: Context) -> None:
     if message.chat.type != ChatType.PRIVATE:
         # Only offered in private chats; one pressed elsewhere (forged into a group) must
         # never post the patient's private question where others read it.
-        await query.answer(toast(engine_of(context).knowledge.message("stale_button")))
+        await query.answer(toast(context.engine.knowledge.message("stale_button")))
         return
     await query.answer()
     await _on_choice(message, query.from_user, context, data.choice)
 
 
 async def _on_choice(
-    message: Message, user: User, context: Context, choice: keyboards.HandoffChoice | None
+    message: Message, user: User, context: BotContext, choice: keyboards.HandoffChoice | None
 ) -> None:
-    user_data = context.user_data if context.user_data is not None else {}
-    if choice == "send" and user_data.get(LAST_UNANSWERED):
-        await send_to_staff(message, user, context, user_data.pop(LAST_UNANSWERED))
+    state = context.user
+    if choice == "send" and state.last_unanswered:
+        question, state.last_unanswered = state.last_unanswered, None
+        await send_to_staff(message, user, context, question)
     elif choice == "new" or choice == "send":
-        user_data.pop(LAST_UNANSWERED, None)
-        user_data[AWAITING_QUESTION] = time.time()
-        await message.reply_text(engine_of(context).knowledge.message("handoff_ask"))
+        state.last_unanswered = None
+        state.await_question()
+        await message.reply_text(context.engine.knowledge.message("handoff_ask"))
     else:
         await offer(message, context)
 
 
-def awaits_question(context: Context) -> bool:
-    """Whether the user's next private message is meant for the clinic team: asked for in
-    the last AWAIT_SECONDS, and no command in between."""
-    if not context.user_data:
-        return False
-    asked = context.user_data.pop(AWAITING_QUESTION, None)
-    return isinstance(asked, float) and time.time() - asked <= AWAIT_SECONDS
-
-
-async def clear_waiting(update: Update, context: Context) -> None:
+async def clear_waiting(update: Update, context: BotContext) -> None:
     """A command ends "type your question for the team": the next message is a new topic."""
-    if context.user_data:
-        context.user_data.pop(AWAITING_QUESTION, None)
+    context.user.awaiting_since = None
 
 
-async def send_to_staff(message: Message, user: User, context: Context, question: str) -> None:
+async def send_to_staff(message: Message, user: User, context: BotContext, question: str) -> None:
     """Post the question (with the first name only) to the staff chat; tell the user what's next."""
-    knowledge = engine_of(context).knowledge
-    staff_chat_id = staff_chat_of(context)
+    knowledge = context.engine.knowledge
+    staff_chat_id = context.staff_chat_id
     if staff_chat_id is None:
         await message.reply_text(knowledge.message("handoff_unavailable"))
         return
@@ -126,7 +101,7 @@ async def send_to_staff(message: Message, user: User, context: Context, question
         for part in split_message(text):
             sent = await context.bot.send_message(staff_chat_id, part)
             # Every part maps back: staff may reply to whichever part they read last.
-            database = database_of(context)
+            database = context.database
             database.later(
                 database.store.save_handoff,
                 staff_chat_id=staff_chat_id,
@@ -138,9 +113,8 @@ async def send_to_staff(message: Message, user: User, context: Context, question
         # The staff chat is gone or the bot was removed from it ("chat not found"): keep
         # the patient's question, tell them how to reach the clinic, stop offering handoff.
         log.warning("the staff chat cannot be reached (%s): handoff is off until it can", exc)
-        context.bot_data[STAFF_UNREACHABLE] = True
-        if context.user_data is not None:
-            context.user_data[LAST_UNANSWERED] = question
+        context.bot_data.staff_unreachable = True
+        context.user.last_unanswered = question
         await message.reply_text(knowledge.message("handoff_failed"))
         return
     log.info("question passed to staff")
@@ -153,7 +127,7 @@ async def send_to_staff(message: Message, user: User, context: Context, question
     await message.reply_text(confirmation)
 
 
-def _is_handed_over_question(replied: Message, context: Context, template: str) -> bool:
+def _is_handed_over_question(replied: Message, context: BotContext, template: str) -> bool:
     """Whether ``replied`` is one of our handed-over questions (by its sender and heading)."""
     sender = replied.from_user
     if sender is None or sender.id != context.bot.id or not replied.text:
@@ -162,18 +136,18 @@ def _is_handed_over_question(replied: Message, context: Context, template: str) 
     return bool(heading) and replied.text.startswith(heading)
 
 
-async def staff_reply(update: Update, context: Context) -> None:
+async def staff_reply(update: Update, context: BotContext) -> None:
     """A staff member replied to a handed-over question: relay the reply to the patient."""
     message = update.effective_message
     replied = message.reply_to_message if message else None
     if message is None or replied is None or not message.text:
         return
-    database = database_of(context)
+    database = context.database
     # Through the database thread: in order after the handoff's own (queued) write.
     user_chat_id = await database.call(
         database.store.handoff_chat, message.chat_id, replied.message_id
     )
-    knowledge = engine_of(context).knowledge
+    knowledge = context.engine.knowledge
     if user_chat_id is None:
         if _is_handed_over_question(replied, context, knowledge.message("handoff_to_staff")):
             # The link to the patient is gone (/forget, or older than the retention period):

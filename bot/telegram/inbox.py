@@ -24,7 +24,6 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.analytics.background import DatabaseWorker
-from bot.telegram import services
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         self._taken: OrderedDict[int, None] = OrderedDict()
 
     async def process_update(self, update: object) -> None:
-        database = self.bot_data.get(services.STORE)
+        database = getattr(self.bot_data, "database", None)  # set once the bot is built
         if not isinstance(update, Update) or not isinstance(database, DatabaseWorker):
             await super().process_update(update)
             return
@@ -83,7 +82,7 @@ class InboxQueue(asyncio.Queue[object]):
 
 async def replay(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Queue the updates fetched but never handled (the last process died); return how many."""
-    database = application.bot_data.get(services.STORE)
+    database = getattr(application.bot_data, "database", None)
     if not isinstance(database, DatabaseWorker):
         return 0
     pending = await database.call(database.store.inbox_pending)

@@ -6,8 +6,8 @@ unanswered question, what each "did you mean" was about). It lives in the analyt
 database thread a moment after it changes. A user's state that cannot be read back is
 dropped with a warning: losing "waiting for your question" is far better than not starting.
 
-The state is a small dict of plain values with int keys (message ids), so it is stored
-pickled, as PTB's own PicklePersistence does; the database is the bot's own private file.
+The state is a small ``UserData`` object of plain values (context.py), stored pickled as
+PTB's own PicklePersistence does; the database is the bot's own private file.
 """
 
 from __future__ import annotations
@@ -20,15 +20,14 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.analytics.background import DatabaseWorker
+from bot.telegram.context import BotData, UserData
 
 log = logging.getLogger(__name__)
 
 WRITE_INTERVAL = 1.0  # seconds between writes of changed state (PTB's update_interval)
 
-UserData = dict[Any, Any]
 
-
-class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], dict[Any, Any]]):
+class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
     """User data in the database; chat data, bot data and conversations are not kept."""
 
     def __init__(self) -> None:
@@ -55,12 +54,15 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], dict[Any, Any]
             except Exception as exc:  # a damaged row must not stop the bot
                 log.warning("one user's conversation state is unreadable (%s): dropped", exc)
                 continue
-            if isinstance(state, dict):
+            if isinstance(state, UserData):
                 states[user_id] = state
+            else:  # written by an older version of the bot
+                log.warning("one user's conversation state is in an old format: dropped")
         return states
 
     async def update_user_data(self, user_id: int, data: UserData) -> None:
-        blob = pickle.dumps(dict(data), protocol=pickle.HIGHEST_PROTOCOL) if data else None
+        empty = data.is_empty()
+        blob = None if empty else pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
         database = self._worker()
         database.later(database.store.save_user_state, user_id, blob)
 
@@ -79,8 +81,8 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], dict[Any, Any]
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
         return {}
 
-    async def get_bot_data(self) -> dict[Any, Any]:
-        return {}
+    async def get_bot_data(self) -> BotData:
+        return BotData()
 
     async def get_callback_data(self) -> CDCData | None:
         return None
@@ -96,7 +98,7 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], dict[Any, Any]
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
         return None
 
-    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+    async def update_bot_data(self, data: BotData) -> None:
         return None
 
     async def update_callback_data(self, data: CDCData) -> None:
@@ -108,5 +110,5 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], dict[Any, Any]
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
         return None
 
-    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+    async def refresh_bot_data(self, bot_data: BotData) -> None:
         return None
