@@ -15,7 +15,7 @@ from .botapi_emulator import BotApiEmulator
 from .running_bot import bot_process, start_bot
 from .test_webhook_e2e import SECRET, free_port, post, wait_for_server
 
-PATIENTS = 4
+PATIENTS = 10
 EACH = 5  # questions per patient: a chat's questions are answered one by one, in order
 QUESTIONS = PATIENTS * EACH
 
