@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clinic_settings import derive_settings, fill_placeholders, opening_hours_problems
+from bot.html_text import MAX_MESSAGE_LENGTH, html_problems, visible_length
 from bot.knowledge import (
     Example,
     Intent,
@@ -24,7 +25,6 @@ from bot.knowledge import (
 from bot.messages import MESSAGES, placeholder_problems
 from bot.paths import SETTINGS_FILE
 from bot.problems import ContentError, Problem, Severity, SourceRef
-from bot.telegram_html import MAX_MESSAGE_LENGTH, html_problems, visible_length
 from bot.text_normalizer import basic_tokens
 from bot.yaml_source import LineList, line_of, read_yaml
 

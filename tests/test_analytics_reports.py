@@ -20,8 +20,8 @@ from bot.analytics.reports import (
 )
 from bot.analytics.store import Decision, EventStore, Source, Stats
 from bot.engine import DialogueEngine
+from bot.html_text import html_problems
 from bot.nlu.classifier import OUT_OF_SCOPE
-from bot.telegram_html import html_problems
 
 TITLES = {"pricing": "Prices & offers", "does_it_hurt": "Does it hurt?"}
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.html_text import plain_text
 from bot.knowledge import Knowledge
-from bot.telegram_html import plain_text
 from tests.conftest import copy_shipped_content
 
 PROJECT = Path(__file__).resolve().parent.parent

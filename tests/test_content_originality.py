@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.html_text import plain_text
 from bot.knowledge import Knowledge
-from bot.telegram_html import plain_text
 from bot.text_normalizer import basic_tokens
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed"

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from bot.analytics.store import Decision, Source
+from bot.html_text import plain_text
 from bot.knowledge import Knowledge
-from bot.telegram.admin import weekly_digest
+from bot.telegram.admin import on_weekly_digest
 from bot.telegram.application import check_staff_chat
 from bot.telegram.context import BotContext
-from bot.telegram_html import plain_text
 from tests.conftest import copy_shipped_content
 from tests.telegram_harness import BOT, DISCUSSION, GROUP, STAFF, Harness, offline_bot
 
@@ -433,7 +433,7 @@ async def test_weekly_digest_reaches_the_admins(bot: Harness, knowledge: Knowled
     assert {"digest", "retention"} <= jobs
 
     # The job as the job queue runs it: a context with no chat and no user.
-    await weekly_digest(BotContext(bot.application))
+    await on_weekly_digest(BotContext(bot.application))
     (digest,) = [p for p in bot.request.sent() if p["chat_id"] == ADMIN]
     assert digest["text"].startswith(knowledge.message("digest_intro"))
 
@@ -442,9 +442,9 @@ async def test_the_daily_purge_clears_questions_kept_in_conversation_state(
     bot: Harness, knowledge: Knowledge
 ) -> None:
     """The kept conversation state must not hold patients' words for longer than a day."""
-    from bot.telegram.admin import purge_expired
+    from bot.telegram.admin import on_retention_purge
 
     await bot.text("can I bring my dog along to the session?")  # kept for a handoff
-    await purge_expired(BotContext(bot.application))
+    await on_retention_purge(BotContext(bot.application))
     await bot.text("/human")
     assert bot.request.sent()[-1]["text"] == knowledge.message("handoff_ask")  # not offered

@@ -15,9 +15,9 @@ from rapidfuzz import fuzz, process
 
 from bot.analytics.store import Stats
 from bot.engine import DialogueEngine
+from bot.html_text import plain_text
 from bot.language import STOPWORDS
 from bot.nlu.classifier import OUT_OF_SCOPE
-from bot.telegram_html import plain_text
 
 # Two questions are "the same gap" when their topic words overlap this much (0-100).
 SIMILARITY_CUTOFF = 70.0

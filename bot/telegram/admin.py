@@ -28,13 +28,13 @@ from bot.analytics.store import EventStore, Stats
 from bot.content_changes import compare, content_counts
 from bot.content_loader import check_content
 from bot.engine import DialogueEngine
+from bot.html_text import MAX_MESSAGE_LENGTH, split_message
 from bot.knowledge import Knowledge
 from bot.messages import Html
 from bot.problems import Severity
 from bot.telegram import keyboards
 from bot.telegram.context import BotContext
 from bot.telegram.services import is_admin, pressed_button
-from bot.telegram_html import MAX_MESSAGE_LENGTH, split_message
 
 log = logging.getLogger(__name__)
 # Conversation-state entries that hold a patient's words.
@@ -82,7 +82,7 @@ async def gaps_text(context: BotContext) -> str:
 
 
 @admin_only
-async def stats_command(update: Update, context: BotContext) -> None:
+async def on_stats(update: Update, context: BotContext) -> None:
     """Questions, answer and helpful rates, sources and posts; with a chart of questions per day."""
     message = update.effective_message
     if message is None:
@@ -97,7 +97,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
 
 
 @admin_only
-async def gaps_command(update: Update, context: BotContext) -> None:
+async def on_gaps(update: Update, context: BotContext) -> None:
     """What people asked that the bot could not answer, most frequent first."""
     if update.effective_message:
         for part in split_message(await gaps_text(context)):
@@ -105,7 +105,7 @@ async def gaps_command(update: Update, context: BotContext) -> None:
 
 
 @admin_only
-async def reload_command(update: Update, context: BotContext) -> None:
+async def on_reload(update: Update, context: BotContext) -> None:
     """Re-read and validate the content; swap it in only if it has no errors."""
     message = update.effective_message
     if message is None:
@@ -166,7 +166,7 @@ async def set_command_menus(bot: Bot, knowledge: Knowledge, admin_ids: frozenset
 
 
 @admin_only
-async def post_command(update: Update, context: BotContext) -> None:
+async def on_post(update: Update, context: BotContext) -> None:
     """/post <intent_id>: preview a channel card with Publish and Cancel buttons."""
     message = update.effective_message
     if (
@@ -268,7 +268,7 @@ async def on_publish_button(update: Update, context: BotContext) -> None:
 
 
 @admin_only
-async def posts_command(update: Update, context: BotContext) -> None:
+async def on_posts(update: Update, context: BotContext) -> None:
     """List what was published to the channel, newest first."""
     message = update.effective_message
     if message is None:
@@ -295,7 +295,7 @@ async def posts_command(update: Update, context: BotContext) -> None:
     await message.reply_text("\n".join(lines))
 
 
-async def weekly_digest(context: BotContext) -> None:
+async def on_weekly_digest(context: BotContext) -> None:
     """Job: send every admin the stats and the gaps of the week."""
     knowledge = context.engine.knowledge
     stats, gaps = await stats_text(context), await gaps_text(context)
@@ -308,7 +308,7 @@ async def weekly_digest(context: BotContext) -> None:
             log.warning("could not send the weekly digest to an admin", exc_info=True)
 
 
-async def purge_expired(context: BotContext) -> None:
+async def on_retention_purge(context: BotContext) -> None:
     """Job: delete stored question text older than the retention period, and the questions
     kept in conversation state (for a handoff, for "None of these"): those only matter for a
     day, and the state file must not become a second archive of patients' words."""

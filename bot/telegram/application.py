@@ -127,18 +127,18 @@ def build_application(
     groups = filters.ChatType.GROUPS
     ordered = [
         # 1. commands for everyone, then the admins' (each checks the user id itself)
-        CommandHandler("start", handlers.start, filters=new),
-        CommandHandler("help", handlers.help_command, filters=new),
-        CommandHandler("topics", handlers.topics_command, filters=new),
-        CommandHandler("book", handlers.book_command, filters=new),
-        CommandHandler("privacy", handlers.privacy_command, filters=new),
-        CommandHandler("human", handoff.human_command, filters=new & private),
-        CommandHandler("forget", handlers.forget_command, filters=new),
-        CommandHandler("stats", admin.stats_command, filters=new & private),
-        CommandHandler("gaps", admin.gaps_command, filters=new & private),
-        CommandHandler("reload", admin.reload_command, filters=new & private),
-        CommandHandler("post", admin.post_command, filters=new & private),
-        CommandHandler("posts", admin.posts_command, filters=new & private),
+        CommandHandler("start", handlers.on_start, filters=new),
+        CommandHandler("help", handlers.on_help, filters=new),
+        CommandHandler("topics", handlers.on_topics, filters=new),
+        CommandHandler("book", handlers.on_book, filters=new),
+        CommandHandler("privacy", handlers.on_privacy, filters=new),
+        CommandHandler("human", handoff.on_human, filters=new & private),
+        CommandHandler("forget", handlers.on_forget, filters=new),
+        CommandHandler("stats", admin.on_stats, filters=new & private),
+        CommandHandler("gaps", admin.on_gaps, filters=new & private),
+        CommandHandler("reload", admin.on_reload, filters=new & private),
+        CommandHandler("post", admin.on_post, filters=new & private),
+        CommandHandler("posts", admin.on_posts, filters=new & private),
         # 2. buttons: one handler per kind, by its anchored pattern (keyboards.py); anything
         # else (an older bot's buttons, forged data) gets a polite "out of date"
         CallbackQueryHandler(handlers.on_answer_button, pattern=keyboards.Answer.PATTERN),
@@ -153,31 +153,31 @@ def build_application(
         ChosenInlineResultHandler(handlers.on_inline_result),
     ]
     if settings.staff_chat_id is not None:
-        # 4. staff replies to handed-over questions, before the group handler sees them
+        # 4. staff replies to handed-off questions, before the group handler sees them
         staff = (
             filters.Chat(settings.staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND
         )
-        ordered.append(MessageHandler(_NEW_MESSAGE & staff, handoff.staff_reply))
-    group_text = _NEW_MESSAGE & groups & filters.TEXT & ~filters.COMMAND
+        ordered.append(MessageHandler(_NEW_MESSAGE & staff, handoff.on_staff_reply))
+    group_texts = _NEW_MESSAGE & groups & filters.TEXT & ~filters.COMMAND
     ordered += [
         # 5. free text last: private chats always, groups when addressed or in the discussion group
         MessageHandler(
-            _NEW_MESSAGE & private & filters.TEXT & ~filters.COMMAND, handlers.private_text
+            _NEW_MESSAGE & private & filters.TEXT & ~filters.COMMAND, handlers.on_private_text
         ),
         # in groups: the channel's posts copied into its discussion group (never answered),
         # messages addressed to the bot, then the discussion group's other comments
         MessageHandler(
             _NEW_MESSAGE & groups & filters.IS_AUTOMATIC_FORWARD, discussion.on_channel_post_copy
         ),
-        MessageHandler(group_text & handlers.ADDRESSED, handlers.group_text),
-        MessageHandler(group_text, discussion.on_comment),
-        MessageHandler(_NEW_MESSAGE & private & _UNSUPPORTED_MEDIA, handlers.unsupported_media),
+        MessageHandler(group_texts & handlers.ADDRESSED, handlers.on_group_text),
+        MessageHandler(group_texts, discussion.on_comment),
+        MessageHandler(_NEW_MESSAGE & private & _UNSUPPORTED_MEDIA, handlers.on_unsupported_media),
     ]
     application.add_handlers(ordered)
     # Before any of them (a group of its own, so the command still runs): a command ends
     # "type your question for the team", so a later question is not sent to staff.
     application.add_handler(
-        MessageHandler(_NEW_MESSAGE & private & filters.COMMAND, handoff.clear_waiting), group=-1
+        MessageHandler(_NEW_MESSAGE & private & filters.COMMAND, handoff.on_any_command), group=-1
     )
     application.add_error_handler(handlers.on_error)
     _schedule_jobs(application, knowledge)
@@ -190,10 +190,10 @@ def _schedule_jobs(application: BotApplication, knowledge: Knowledge) -> None:
         return
     zone = clinic_zone(knowledge.settings)
     jobs.run_daily(
-        admin.weekly_digest, _DIGEST_TIME.replace(tzinfo=zone), days=(_MONDAY,), name="digest"
+        admin.on_weekly_digest, _DIGEST_TIME.replace(tzinfo=zone), days=(_MONDAY,), name="digest"
     )
-    jobs.run_daily(admin.purge_expired, time(3, 30, tzinfo=zone), name="retention")
-    jobs.run_repeating(_recheck_staff_chat, STAFF_RECHECK, first=STAFF_RECHECK, name="staff")
+    jobs.run_daily(admin.on_retention_purge, time(3, 30, tzinfo=zone), name="retention")
+    jobs.run_repeating(_on_staff_recheck, STAFF_RECHECK, first=STAFF_RECHECK, name="staff")
 
 
 async def _announce(application: BotApplication) -> None:
@@ -283,7 +283,7 @@ async def check_staff_chat(application: BotApplication) -> None:
         log.info("the staff chat can be reached again: 'Talk to a person' is back")
 
 
-async def _recheck_staff_chat(context: BotContext) -> None:
+async def _on_staff_recheck(context: BotContext) -> None:
     if context.application.bot_data.staff_unreachable:
         await check_staff_chat(context.application)
 

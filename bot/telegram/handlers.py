@@ -23,11 +23,11 @@ from telegram.ext import filters
 
 from bot.analytics.store import Source, Vote
 from bot.engine import Reply, ReplyKind
+from bot.html_text import plain_text, split_message
 from bot.knowledge import Knowledge
 from bot.telegram import handoff, keyboards
 from bot.telegram.context import BotContext
 from bot.telegram.services import pressed_button, toast, track
-from bot.telegram_html import plain_text, split_message
 
 log = logging.getLogger(__name__)
 MAX_INLINE_RESULTS = 10
@@ -84,7 +84,7 @@ async def answer_and_track(
         context.user.remember_clarified(sent.message_id, question)
 
 
-async def start(update: Update, context: BotContext) -> None:
+async def on_start(update: Update, context: BotContext) -> None:
     """Welcome the user, or answer the topic a deep link (/start <intent_id>-<tag>) points at."""
     message = update.effective_message
     if message is None:
@@ -100,7 +100,7 @@ async def start(update: Update, context: BotContext) -> None:
     await send_reply(message, engine.welcome(), context)
 
 
-async def help_command(update: Update, context: BotContext) -> None:
+async def on_help(update: Update, context: BotContext) -> None:
     """List what the bot can help with, derived from the content."""
     if update.effective_message:
         await update.effective_message.reply_text(help_text(context.engine.knowledge))
@@ -119,7 +119,7 @@ def help_text(knowledge: Knowledge) -> str:
     return "\n".join(lines)
 
 
-async def topics_command(update: Update, context: BotContext) -> None:
+async def on_topics(update: Update, context: BotContext) -> None:
     """Show the topic categories as buttons."""
     if update.effective_message:
         knowledge = context.engine.knowledge
@@ -128,7 +128,7 @@ async def topics_command(update: Update, context: BotContext) -> None:
         )
 
 
-async def book_command(update: Update, context: BotContext) -> None:
+async def on_book(update: Update, context: BotContext) -> None:
     """How to book, with the booking link as a button."""
     if update.effective_message:
         knowledge = context.engine.knowledge
@@ -137,7 +137,7 @@ async def book_command(update: Update, context: BotContext) -> None:
         )
 
 
-async def privacy_command(update: Update, context: BotContext) -> None:
+async def on_privacy(update: Update, context: BotContext) -> None:
     """Say what the bot stores."""
     if update.effective_message:
         days = context.settings.retention_days
@@ -145,7 +145,7 @@ async def privacy_command(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(text)
 
 
-async def forget_command(update: Update, context: BotContext) -> None:
+async def on_forget(update: Update, context: BotContext) -> None:
     """Delete everything stored about the user."""
     message = update.effective_message
     if message is None or update.effective_user is None:
@@ -162,7 +162,7 @@ async def forget_command(update: Update, context: BotContext) -> None:
     await message.reply_text(context.engine.knowledge.say("forget_done", count=deleted))
 
 
-async def private_text(update: Update, context: BotContext) -> None:
+async def on_private_text(update: Update, context: BotContext) -> None:
     """Answer a free-text question in a private chat (or pass it on after "Talk to a person")."""
     message = update.effective_message
     if message is None or not message.text or update.effective_user is None:
@@ -174,7 +174,7 @@ async def private_text(update: Update, context: BotContext) -> None:
     await answer_and_track(update, message, context, reply, Source.PRIVATE, question=message.text)
 
 
-async def group_text(update: Update, context: BotContext) -> None:
+async def on_group_text(update: Update, context: BotContext) -> None:
     """A group message addressed to the bot (an @mention, or a reply to it): answer it."""
     message = update.effective_message
     if message is None or not message.text:
@@ -345,7 +345,7 @@ def _describe(answer: str) -> str:
     )
 
 
-async def unsupported_media(update: Update, context: BotContext) -> None:
+async def on_unsupported_media(update: Update, context: BotContext) -> None:
     """Photos, stickers, voice notes, locations: say politely that we read text."""
     if update.effective_message:
         await update.effective_message.reply_text(

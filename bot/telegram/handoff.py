@@ -15,15 +15,15 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.clinic_settings import describe_moment, next_opening
+from bot.html_text import plain_text, split_message
 from bot.telegram import keyboards
 from bot.telegram.context import BotContext
 from bot.telegram.services import pressed_button, toast
-from bot.telegram_html import plain_text, split_message
 
 log = logging.getLogger(__name__)
 
 
-async def human_command(update: Update, context: BotContext) -> None:
+async def on_human(update: Update, context: BotContext) -> None:
     """/human: offer to pass a question to the clinic team; "/human <question>" sends it."""
     message = update.effective_message
     if message is None:
@@ -84,7 +84,7 @@ async def _on_choice(
         await offer(message, context)
 
 
-async def clear_waiting(update: Update, context: BotContext) -> None:
+async def on_any_command(update: Update, context: BotContext) -> None:
     """A command ends "type your question for the team": the next message is a new topic."""
     context.user.awaiting_since = None
 
@@ -128,7 +128,7 @@ async def send_to_staff(message: Message, user: User, context: BotContext, quest
 
 
 def _is_handed_over_question(replied: Message, context: BotContext, template: str) -> bool:
-    """Whether ``replied`` is one of our handed-over questions (by its sender and heading)."""
+    """Whether ``replied`` is one of our handed-off questions (by its sender and heading)."""
     sender = replied.from_user
     if sender is None or sender.id != context.bot.id or not replied.text:
         return False
@@ -136,8 +136,8 @@ def _is_handed_over_question(replied: Message, context: BotContext, template: st
     return bool(heading) and replied.text.startswith(heading)
 
 
-async def staff_reply(update: Update, context: BotContext) -> None:
-    """A staff member replied to a handed-over question: relay the reply to the patient."""
+async def on_staff_reply(update: Update, context: BotContext) -> None:
+    """A staff member replied to a handed-off question: relay the reply to the patient."""
     message = update.effective_message
     replied = message.reply_to_message if message else None
     if message is None or replied is None or not message.text:

@@ -10,8 +10,8 @@ from telegram import CallbackQuery, Message, Update
 
 from bot.analytics.store import Decision, Source
 from bot.engine import Reply, ReplyKind
+from bot.html_text import plain_text
 from bot.telegram.context import BotContext
-from bot.telegram_html import plain_text
 
 log = logging.getLogger(__name__)
 D = TypeVar("D")
