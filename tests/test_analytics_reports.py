@@ -18,8 +18,8 @@ from bot.analytics.reports import (
     gaps_report,
     stats_report,
 )
-from bot.analytics.store import Decision, EventStore, Source, Stats
-from bot.engine import DialogueEngine
+from bot.analytics.store import EventStore, Source, Stats
+from bot.engine import DialogueEngine, ReplyKind
 from bot.html_text import html_problems
 from bot.nlu.classifier import OUT_OF_SCOPE
 
@@ -143,7 +143,7 @@ def stats_with_traffic() -> tuple[Stats, Stats]:
                 user_id=1,
                 chat_type="private",
                 source=Source.DEEP_LINK,
-                decision=Decision.ANSWER,
+                decision=ReplyKind.ANSWER,
                 intent_id="pricing",
                 score=100,
                 tag=post.tag,
@@ -152,7 +152,7 @@ def stats_with_traffic() -> tuple[Stats, Stats]:
             user_id=2,
             chat_type="group",
             source=Source.GROUP,
-            decision=Decision.ANSWER,
+            decision=ReplyKind.ANSWER,
             intent_id="removed_intent",
             score=80,
         )
@@ -162,7 +162,7 @@ def stats_with_traffic() -> tuple[Stats, Stats]:
                 user_id=3,
                 chat_type="private",
                 source=Source.PRIVATE,
-                decision=Decision.FALLBACK,
+                decision=ReplyKind.FALLBACK,
                 intent_id=None,
                 score=10,
                 text="<b>parking</b>?",
@@ -209,7 +209,7 @@ def test_stats_without_votes_say_so_instead_of_a_rate() -> None:
             user_id=1,
             chat_type="private",
             source=Source.PRIVATE,
-            decision=Decision.ANSWER,
+            decision=ReplyKind.ANSWER,
             intent_id="pricing",
             score=90,
         )

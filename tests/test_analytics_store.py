@@ -15,12 +15,12 @@ import pytest
 from bot.analytics import store as store_module
 from bot.analytics.store import (
     SCHEMA_VERSION,
-    Decision,
     EventStore,
     SchemaVersionError,
     Source,
     Vote,
 )
+from bot.engine import ReplyKind
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
 
@@ -51,7 +51,7 @@ def store(clock: FakeClock) -> Iterator[EventStore]:
 
 def ask(
     store: EventStore,
-    decision: Decision = Decision.ANSWER,
+    decision: ReplyKind = ReplyKind.ANSWER,
     *,
     user_id: int | None = 1,
     source: Source = Source.PRIVATE,
@@ -65,7 +65,7 @@ def ask(
         chat_type="private",
         source=source,
         decision=decision,
-        intent_id=intent_id if decision is Decision.ANSWER else None,
+        intent_id=intent_id if decision is ReplyKind.ANSWER else None,
         score=80.0,
         tag=tag,
         text=text,
@@ -83,16 +83,16 @@ def raw_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 def test_stats_count_decisions_and_rates_in_the_window(store: EventStore, clock: FakeClock) -> None:
     clock.set_days_ago(40)  # outside both windows
-    ask(store, Decision.FALLBACK)
+    ask(store, ReplyKind.FALLBACK)
     clock.set_days_ago(10)  # in the 30-day window only
-    ask(store, Decision.ANSWER)
-    ask(store, Decision.FALLBACK)
+    ask(store, ReplyKind.ANSWER)
+    ask(store, ReplyKind.FALLBACK)
     clock.set_days_ago(0)
-    for decision in (Decision.ANSWER, Decision.ANSWER, Decision.ANSWER, Decision.CLARIFY):
+    for decision in (ReplyKind.ANSWER, ReplyKind.ANSWER, ReplyKind.ANSWER, ReplyKind.CLARIFY):
         ask(store, decision)
-    ask(store, Decision.SAFETY)
-    ask(store, Decision.FALLBACK)
-    ask(store, Decision.SMALLTALK)  # "hello" is not a question
+    ask(store, ReplyKind.SAFETY)
+    ask(store, ReplyKind.FALLBACK)
+    ask(store, ReplyKind.SMALLTALK)  # "hello" is not a question
 
     week = store.stats(7)
     assert (week.questions, week.answered, week.clarified, week.fallbacks, week.safety) == (
@@ -127,8 +127,8 @@ def test_per_day_has_every_calendar_day_oldest_first(store: EventStore, clock: F
     ask(store)
     ask(store)
     clock.set_days_ago(2)
-    ask(store, Decision.FALLBACK)
-    ask(store, Decision.SMALLTALK)
+    ask(store, ReplyKind.FALLBACK)
+    ask(store, ReplyKind.SMALLTALK)
     clock.set_days_ago(0)
     ask(store)
 
@@ -150,7 +150,7 @@ def test_top_intents_sources_and_deep_link_tags(store: EventStore) -> None:
     for intent, times in [("a", 1), ("b", 6), ("c", 2), ("d", 5), ("e", 3), ("f", 4)]:
         for _ in range(times):
             ask(store, intent_id=intent)
-    ask(store, Decision.CLARIFY, source=Source.GROUP)
+    ask(store, ReplyKind.CLARIFY, source=Source.GROUP)
     ask(store, source=Source.DEEP_LINK, intent_id="b", tag="post1")
     ask(store, source=Source.DEEP_LINK, intent_id="b", tag="post1")
     ask(store, source=Source.DEEP_LINK, intent_id="c", tag="inline")
@@ -168,7 +168,7 @@ def test_invalid_source_or_decision_fails_loudly(store: EventStore) -> None:
             user_id=1,
             chat_type="private",
             source="telegraph",  # type: ignore[arg-type]
-            decision=Decision.ANSWER,
+            decision=ReplyKind.ANSWER,
             intent_id="x",
             score=1.0,
         )
@@ -180,11 +180,11 @@ def test_invalid_source_or_decision_fails_loudly(store: EventStore) -> None:
 def test_text_is_stored_only_for_unanswered_questions_and_redacted(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite3"
     with EventStore(path, salt="pepper") as store:
-        ask(store, Decision.ANSWER, text="how much is it? call 07700 900123")
-        ask(store, Decision.CLARIFY, text="treatment?")
-        ask(store, Decision.SAFETY, text="I'm pregnant, mail me at jo@example.com")
-        ask(store, Decision.FALLBACK, text="do you take groupon? jo@example.com +44 7700 900123")
-        ask(store, Decision.FALLBACK, text="   ")
+        ask(store, ReplyKind.ANSWER, text="how much is it? call 07700 900123")
+        ask(store, ReplyKind.CLARIFY, text="treatment?")
+        ask(store, ReplyKind.SAFETY, text="I'm pregnant, mail me at jo@example.com")
+        ask(store, ReplyKind.FALLBACK, text="do you take groupon? jo@example.com +44 7700 900123")
+        ask(store, ReplyKind.FALLBACK, text="   ")
         assert store.unanswered() == ["do you take groupon? [email] [phone]"]
     texts = [row[0] for row in raw_rows(path, "SELECT text FROM events ORDER BY id")]
     assert texts == [None, None, None, "do you take groupon? [email] [phone]", None]
@@ -194,7 +194,7 @@ def test_user_ids_are_never_stored_in_clear(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite3"
     user_id = 987654321
     with EventStore(path, salt="pepper") as store:
-        event = ask(store, Decision.FALLBACK, user_id=user_id, text="hi")
+        event = ask(store, ReplyKind.FALLBACK, user_id=user_id, text="hi")
         store.save_handoff(staff_chat_id=-100, staff_message_id=5, user_chat_id=1, user_id=user_id)
         assert store.set_feedback(event, user_id, helpful=True) is Vote.SAVED
         expected = hmac.new(b"pepper", str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
@@ -216,7 +216,7 @@ def test_user_hash_depends_on_the_salt() -> None:
 def test_forget_user_removes_exactly_that_users_rows(store: EventStore) -> None:
     for _ in range(3):
         ask(store, user_id=7)
-    ask(store, Decision.FALLBACK, user_id=7, text="secret question")
+    ask(store, ReplyKind.FALLBACK, user_id=7, text="secret question")
     ask(store, user_id=8)
     ask(store, user_id=None)
     store.save_handoff(staff_chat_id=-1, staff_message_id=10, user_chat_id=7, user_id=7)
@@ -237,10 +237,10 @@ def test_purge_deletes_old_texts_and_handoffs_but_keeps_counts(clock: FakeClock)
     with EventStore.in_memory(clock=clock) as store:
         assert store.retention_days == 90
         clock.set_days_ago(91)
-        ask(store, Decision.FALLBACK, text="old question")
+        ask(store, ReplyKind.FALLBACK, text="old question")
         store.save_handoff(staff_chat_id=-1, staff_message_id=1, user_chat_id=5, user_id=5)
         clock.set_days_ago(89)
-        ask(store, Decision.FALLBACK, text="recent question")
+        ask(store, ReplyKind.FALLBACK, text="recent question")
         store.save_handoff(staff_chat_id=-1, staff_message_id=2, user_chat_id=6, user_id=6)
         clock.set_days_ago(0)
 
@@ -259,7 +259,7 @@ def test_opening_the_database_purges_what_expired_while_the_bot_was_off(
     path = tmp_path / "events.sqlite3"
     clock.set_days_ago(40)
     with EventStore(path, salt="s", retention_days=30, clock=clock) as store:
-        ask(store, Decision.FALLBACK, text="asked long ago")
+        ask(store, ReplyKind.FALLBACK, text="asked long ago")
     clock.set_days_ago(0)
     with EventStore(path, salt="s", retention_days=30, clock=clock) as store:
         assert store.unanswered(days=60) == []
@@ -333,7 +333,7 @@ def test_post_visits_count_deep_links_with_the_posts_tag_in_the_window(
     clock.set_days_ago(0)
     for _ in range(3):
         ask(store, source=Source.DEEP_LINK, tag="post1")
-    ask(store, Decision.SMALLTALK, source=Source.DEEP_LINK, tag="post1")  # a visit too
+    ask(store, ReplyKind.SMALLTALK, source=Source.DEEP_LINK, tag="post1")  # a visit too
     ask(store, source=Source.DEEP_LINK, tag="inline")
     ask(store, source=Source.PRIVATE, tag="post1")  # not a deep link
 

@@ -107,7 +107,8 @@ def test_installed_package_finds_its_content(tmp_path: Path) -> None:
 
 
 def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
-    from bot.analytics.store import Decision, EventStore, Source
+    from bot.analytics.store import EventStore, Source
+    from bot.engine import ReplyKind
 
     database = tmp_path / "bot.sqlite3"
     with EventStore(database, salt="s") as store:
@@ -115,7 +116,7 @@ def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
             user_id=1,
             chat_type="private",
             source=Source.PRIVATE,
-            decision=Decision.ANSWER,
+            decision=ReplyKind.ANSWER,
             intent_id="pricing",
             score=90,
         )
@@ -123,7 +124,7 @@ def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
             user_id=2,
             chat_type="private",
             source=Source.PRIVATE,
-            decision=Decision.FALLBACK,
+            decision=ReplyKind.FALLBACK,
             intent_id=None,
             score=10,
             text="gift vouchers?",

@@ -11,7 +11,8 @@ import threading
 from contextlib import closing
 from pathlib import Path
 
-from bot.analytics.store import Decision, EventStore, Source
+from bot.analytics.store import EventStore, Source
+from bot.engine import ReplyKind
 
 ROOT = Path(__file__).resolve().parent.parent
 WANTED = 200
@@ -22,7 +23,8 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
 
-    from bot.analytics.store import Decision, EventStore, Source
+    from bot.analytics.store import EventStore, Source
+    from bot.engine import ReplyKind
 
     store = EventStore(Path(sys.argv[1]), salt="durability")
     user = 0
@@ -32,7 +34,7 @@ WRITER = textwrap.dedent(
             user_id=user,
             chat_type="private",
             source=Source.PRIVATE,
-            decision=Decision.FALLBACK,
+            decision=ReplyKind.FALLBACK,
             intent_id=None,
             score=12.5,
             text=f"question number {user} " + "padding " * 50,
@@ -84,7 +86,7 @@ def test_every_committed_event_survives_sigkill(tmp_path: Path) -> None:
             user_id=1,
             chat_type="private",
             source=Source.PRIVATE,
-            decision=Decision.ANSWER,
+            decision=ReplyKind.ANSWER,
             intent_id="pricing",
             score=90.0,
         )

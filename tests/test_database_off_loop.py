@@ -14,7 +14,8 @@ import pytest
 from telegram import Update
 
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
-from bot.analytics.store import Decision, EventStore, Source
+from bot.analytics.store import EventStore, Source
+from bot.engine import ReplyKind
 from bot.knowledge import Knowledge
 from tests.telegram_harness import message_dict, offline_bot
 
@@ -40,7 +41,7 @@ def event(user_id: int = 7) -> dict[str, object]:
         "user_id": user_id,
         "chat_type": "private",
         "source": Source.PRIVATE,
-        "decision": Decision.ANSWER,
+        "decision": ReplyKind.ANSWER,
         "intent_id": "pricing",
         "score": 90.0,
     }

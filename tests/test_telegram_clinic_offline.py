@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.analytics.store import Decision, Source
+from bot.analytics.store import Source
+from bot.engine import ReplyKind
 from bot.html_text import plain_text
 from bot.knowledge import Knowledge
 from bot.telegram.admin import on_weekly_digest
@@ -77,7 +78,7 @@ async def test_someone_elses_vote_is_refused(bot: Harness, knowledge: Knowledge)
         user_id=1,
         chat_type="private",
         source=Source.PRIVATE,
-        decision=Decision.ANSWER,
+        decision=ReplyKind.ANSWER,
         intent_id="pricing",
         score=90,
     )
@@ -217,7 +218,7 @@ async def test_anonymous_group_admin_cannot_forget_anyone(
         user_id=anonymous,
         chat_type="supergroup",
         source=Source.GROUP,
-        decision=Decision.ANSWER,
+        decision=ReplyKind.ANSWER,
         intent_id="pricing",
         score=90,
     )

@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Self
 
 from bot.analytics.redaction import redact
+from bot.engine import ReplyKind
 
 MEMORY = ":memory:"
 TOP_INTENTS = 5
@@ -46,16 +47,6 @@ class Vote(StrEnum):
     SAVED = "saved"
     ALREADY = "already"  # this answer has the user's vote already
     UNKNOWN = "unknown"  # no such answer of this user (forgotten, or someone else's)
-
-
-class Decision(StrEnum):
-    """What the bot did with a message."""
-
-    ANSWER = "answer"
-    CLARIFY = "clarify"
-    FALLBACK = "fallback"
-    SAFETY = "safety"
-    SMALLTALK = "smalltalk"
 
 
 class Source(StrEnum):
@@ -309,7 +300,7 @@ class EventStore:
         user_id: int | None,
         chat_type: str,
         source: Source,
-        decision: Decision,
+        decision: ReplyKind,
         intent_id: str | None,
         score: float,
         tag: str | None = None,
@@ -321,9 +312,9 @@ class EventStore:
 
         ``text`` is kept only for unanswered questions (FALLBACK), redacted; otherwise dropped.
         """
-        source, decision = Source(source), Decision(decision)  # a typo fails here, loudly
+        source, decision = Source(source), ReplyKind(decision)  # a typo fails here, loudly
         stored_text = None
-        if text and decision is Decision.FALLBACK:
+        if text and decision is ReplyKind.FALLBACK:
             stored_text = redact(text).strip() or None
         with self._lock:
             cursor = self._db.execute(
@@ -528,8 +519,8 @@ class EventStore:
         params = {
             "start": start,
             "end": end,
-            "smalltalk": Decision.SMALLTALK.value,
-            "answer": Decision.ANSWER.value,
+            "smalltalk": ReplyKind.SMALLTALK.value,
+            "answer": ReplyKind.ANSWER.value,
             "deep_link": Source.DEEP_LINK.value,
             "top": TOP_INTENTS,
         }
@@ -574,17 +565,17 @@ class EventStore:
                     params,
                 ).fetchall()
             )
-        count = {decision: int(by_decision.get(decision.value, 0)) for decision in Decision}
-        total = sum(count.values()) - count[Decision.SMALLTALK]
+        count = {decision: int(by_decision.get(decision.value, 0)) for decision in ReplyKind}
+        total = sum(count.values()) - count[ReplyKind.SMALLTALK]
         return Stats(
             days=days,
             questions=total,
-            answered=count[Decision.ANSWER],
-            clarified=count[Decision.CLARIFY],
-            fallbacks=count[Decision.FALLBACK],
-            safety=count[Decision.SAFETY],
-            answer_rate=_rate(count[Decision.ANSWER], total),
-            fallback_rate=_rate(count[Decision.FALLBACK], total),
+            answered=count[ReplyKind.ANSWER],
+            clarified=count[ReplyKind.CLARIFY],
+            fallbacks=count[ReplyKind.FALLBACK],
+            safety=count[ReplyKind.SAFETY],
+            answer_rate=_rate(count[ReplyKind.ANSWER], total),
+            fallback_rate=_rate(count[ReplyKind.FALLBACK], total),
             helpful_yes=int(yes),
             helpful_no=int(no),
             helpful_rate=_rate(int(yes), int(yes) + int(no)),
@@ -605,7 +596,7 @@ class EventStore:
             rows = self._db.execute(
                 "SELECT text FROM events WHERE time >= ? AND time < ? AND decision = ?"
                 " AND text IS NOT NULL ORDER BY time DESC, id DESC",
-                (start, end, Decision.FALLBACK.value),
+                (start, end, ReplyKind.FALLBACK.value),
             ).fetchall()
         return [str(row[0]) for row in rows]
 

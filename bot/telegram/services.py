@@ -8,21 +8,13 @@ from typing import TypeVar
 
 from telegram import CallbackQuery, Message, Update
 
-from bot.analytics.store import Decision, Source
-from bot.engine import Reply, ReplyKind
+from bot.analytics.store import Source
+from bot.engine import Reply
 from bot.html_text import plain_text
 from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 D = TypeVar("D")
-
-_DECISIONS = {
-    ReplyKind.ANSWER: Decision.ANSWER,
-    ReplyKind.CLARIFY: Decision.CLARIFY,
-    ReplyKind.FALLBACK: Decision.FALLBACK,
-    ReplyKind.SAFETY: Decision.SAFETY,
-    ReplyKind.SMALLTALK: Decision.SMALLTALK,
-}
 
 
 def is_admin(update: Update, context: BotContext) -> bool:
@@ -69,7 +61,7 @@ def track(
             user_id=user.id if user else None,
             chat_type=chat.type if chat else "inline",
             source=source,
-            decision=_DECISIONS[reply.kind],
+            decision=reply.kind,
             intent_id=reply.intent_id,
             score=reply.score,
             tag=tag,
