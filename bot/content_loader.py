@@ -82,8 +82,14 @@ class _Draft:
         self.commands_ref: SourceRef | None = None
         self.admin_commands: dict[str, str] = {}
         self.admin_commands_ref: SourceRef | None = None
-        # A file that does not parse: its absence must not be reported as missing pieces.
+        # A file that does not parse: what it seems to define (any id or key in it) must not
+        # be reported missing, but every other cross-reference is still checked.
         self.unreadable: list[Path] = []
+        self.maybe_defined: set[str] = set()
+
+    def defines(self, name: str, where: Mapping[str, object]) -> bool:
+        """Whether ``name`` is in ``where``, or may be in a file that did not parse."""
+        return name in where or name in self.maybe_defined
 
 
 def load_knowledge(content_dir: Path) -> Knowledge:
@@ -241,6 +247,7 @@ def _read_sections(
     report.problems.extend(problems)
     if problems:
         draft.unreadable.append(path)
+        draft.maybe_defined |= _names_in(path)
         return
     if not isinstance(data, dict) or not data:
         expected = " or ".join(f"'{key}:'" for key in readers)
@@ -494,12 +501,9 @@ def _cross_check(draft: _Draft, settings: Mapping[str, Any], report: _Collector)
         _check_text(text, f"message {key!r}", ref.file, ref.line, None, settings, report)
         for problem in placeholder_problems(key, text):
             report.error(f"message {key!r}: {problem}", ref.file, ref.line)
-    if draft.unreadable:
-        # What looks missing may well be in the file that did not parse: fix that first.
-        return
     _check_examples_unique(draft, report)
     for intent_id, intent in draft.intents.items():
-        if intent_id not in draft.responses:
+        if not draft.defines(intent_id, draft.responses):
             report.error(
                 "intent has no response in responses/",
                 intent.source.file,
@@ -507,12 +511,12 @@ def _cross_check(draft: _Draft, settings: Mapping[str, Any], report: _Collector)
                 intent_id,
             )
     for intent_id, (_, ref) in draft.responses.items():
-        if intent_id not in draft.intents:
+        if not draft.defines(intent_id, draft.intents):
             report.error("response has no intent in intents/", ref.file, ref.line, intent_id)
     if draft.messages or draft.responses:
         where = next(iter(draft.messages.values()), (None, SourceRef(Path("responses"), 0)))[1]
         for key in REQUIRED_MESSAGES:
-            if key not in draft.messages:
+            if not draft.defines(key, draft.messages):
                 report.error(f"message {key!r} is missing from 'messages:'", where.file, None)
     menus = (
         ("commands", draft.commands, draft.commands_ref, REQUIRED_COMMANDS),
@@ -520,18 +524,35 @@ def _cross_check(draft: _Draft, settings: Mapping[str, Any], report: _Collector)
     )
     for section, menu, menu_ref, required in menus:
         if menu_ref is None:
-            if draft.messages:
+            if draft.messages and section not in draft.maybe_defined:
                 first = next(iter(draft.messages.values()))[1]
                 report.error(f"a '{section}:' section is missing", first.file, None)
             continue
         for name in required:
-            if name not in menu:
+            if not draft.defines(name, menu):
                 report.error(
                     f"command {name!r} is missing from '{section}:'", menu_ref.file, menu_ref.line
                 )
     for intent_id, ref in draft.popular:
-        if intent_id not in draft.intents:
+        if not draft.defines(intent_id, draft.intents):
             report.error(f"popular topic {intent_id!r} is not an intent", ref.file, ref.line)
+
+
+# In a file that does not parse: "- id: name" (an intent) or "name:" at any indent (a
+# response, message, command or section).
+_DEFINED_NAME = re.compile(r"^\s*(?:-\s*id:\s*([a-z][a-z0-9_]*)\s*$|([a-z][a-z0-9_]*):)")
+
+
+def _names_in(path: Path) -> set[str]:
+    """Every id or key a file that did not parse seems to define (a generous guess: a
+    reference to any of them is not reported while the file is broken)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return set()
+    return {
+        name for line in lines if (m := _DEFINED_NAME.match(line)) for name in m.groups() if name
+    }
 
 
 def _check_examples_unique(draft: _Draft, report: _Collector) -> None:
@@ -614,7 +635,7 @@ def _check_response(
         line = line_of(follow_ups, position, line_of(raw, "follow_ups"))
         if follow_up == intent_id:
             report.error("follow-up points to the intent itself", ref.file, line, intent_id)
-        elif follow_up not in draft.intents and not draft.unreadable:
+        elif not draft.defines(follow_up, draft.intents):
             report.error(f"follow-up {follow_up!r} is not an intent", ref.file, line, intent_id)
 
 

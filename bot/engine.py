@@ -281,6 +281,15 @@ class DialogueEngine:
             self._suggestions(self.knowledge.popular_topics),
         )
 
+    def words_of(self, text: str) -> list[str]:
+        """The words of ``text`` as the matcher reads them: typos corrected against the
+        content's vocabulary, plurals folded, synonyms replaced."""
+        return self.normalizer.canonical_tokens(text)
+
+    def nearest_topic(self, text: str) -> Candidate | None:
+        """The topic closest to ``text`` with its confidence, however low (for reports)."""
+        return next((c for c in self.rank(text) if self._is_topic(c.intent_id)), None)
+
     def topics_for(self, text: str, limit: int) -> list[str]:
         """Topics worth offering for a (possibly partial) query, e.g. in inline mode.
 

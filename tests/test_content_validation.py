@@ -243,3 +243,23 @@ def test_content_changing_while_read_is_read_again(
     knowledge, problems = loader.check_content(content)
     assert knowledge is None
     assert "kept changing while it was read" in problems[0].message
+
+
+def test_a_file_that_does_not_parse_hides_only_what_it_defines(tmp_path: Path) -> None:
+    """One broken file must not hide the other files' mistakes: a follow-up to an intent
+    that exists nowhere is still reported, while references to what the broken file
+    defines are not reported as missing."""
+    root = break_content(
+        tmp_path, responses__topics_yaml=("follow_ups: [does_it_hurt]", "follow_ups: [aftercare]")
+    )
+    (root / "intents" / "more.yaml").write_text(
+        "intents:\n  - id: booking\n    examples: [how do I book\n      - can I book online\n"
+    )
+    (root / "responses" / "more.yaml").write_text(
+        "responses:\n  booking:\n    title: Booking\n    answer: Book online.\n"
+        "    follow_ups: [pricing]\n"
+    )
+    messages = [e.message for e in errors_of(root)]
+    assert len(messages) == 2  # the YAML error in more.yaml, and:
+    assert "follow-up 'aftercare' is not an intent" in messages
+    assert not any("booking" in m for m in messages)  # defined in the broken file

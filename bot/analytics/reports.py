@@ -17,7 +17,6 @@ from bot.analytics.store import Stats
 from bot.engine import DialogueEngine
 from bot.html_text import plain_text
 from bot.language import STOPWORDS
-from bot.nlu.classifier import OUT_OF_SCOPE
 
 # Two questions are "the same gap" when their topic words overlap this much (0-100).
 SIMILARITY_CUTOFF = 70.0
@@ -91,7 +90,7 @@ def find_gaps(questions: Sequence[str], engine: DialogueEngine, limit: int = 10)
         first, *others = [item for i in group for item in wordings[keys[i]].most_common()]
         others.sort(key=lambda item: -item[1])
         examples = [shown[wording] for wording, _ in (first, *others)]
-        nearest = next((c for c in engine.rank(examples[0]) if c.intent_id != OUT_OF_SCOPE), None)
+        nearest = engine.nearest_topic(examples[0])
         gaps.append(
             Gap(
                 count=sum(weight[i] for i in group),
@@ -108,7 +107,7 @@ def _comparable(question: str, engine: DialogueEngine) -> str:
     """The question's topic words, as the matcher reads them: "Can I park nearby?" -> "park
     nearby" (typos corrected, plurals folded and synonyms replaced by the engine, filler
     and question words dropped, "-ing"/"-ed" endings cut)."""
-    words = [_stem(word) for word in engine.normalizer.canonical_tokens(question)]
+    words = [_stem(word) for word in engine.words_of(question)]
     topical = [word for word in words if word not in STOPWORDS and word not in _QUESTION_WORDS]
     return " ".join(topical or words)
 
