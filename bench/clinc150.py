@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from bench.common import PROJECT_ROOT
-from bot.text_normalizer import basic_tokens
+from bot.content.phrasing import basic_tokens
 
 DATA = PROJECT_ROOT.parent / "shared" / "benchmarks" / "clinc150" / "train_val.json"
 OUT_OF_SCOPE_LABEL = "oos"

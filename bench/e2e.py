@@ -43,9 +43,9 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, Messa
 from telegram.request import BaseRequest, RequestData
 
 from bench.common import PROJECT_ROOT, Row, fmt_ns, fmt_ratio, median, percentile, table
-from bot.content_loader import load_knowledge
+from bot.content.knowledge import Knowledge
+from bot.content.loader import load_knowledge
 from bot.evaluation import load_eval_set
-from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
 from bot.telegram.application import build_application
 from bot.telegram.settings import BotSettings

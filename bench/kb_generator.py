@@ -22,11 +22,12 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.content_loader import REQUIRED_MESSAGES
-from bot.knowledge import Example, Intent, Knowledge, Response, freeze
-from bot.language import STOPWORDS, english_word_ranks
-from bot.problems import SourceRef
-from bot.text_normalizer import basic_tokens, fold_plural
+from bot.content.checks import REQUIRED_MESSAGES
+from bot.content.knowledge import Example, Intent, Knowledge, Response, freeze
+from bot.content.phrasing import basic_tokens
+from bot.content.problems import SourceRef
+from bot.nlu.language import STOPWORDS, english_word_ranks
+from bot.nlu.normalizer import fold_plural
 
 EXAMPLES_PER_INTENT = 10
 _SOURCE = Path("<generated>")

@@ -44,12 +44,12 @@ from bench.common import (
     table,
 )
 from bench.kb_generator import Query, generate
-from bot.content_loader import load_knowledge
+from bot.content.knowledge import Knowledge
+from bot.content.loader import load_knowledge
 from bot.engine import SAFETY, DialogueEngine
 from bot.evaluation import load_eval_set
-from bot.knowledge import Knowledge
-from bot.language import english_word_ranks
 from bot.nlu.classifier import OUT_OF_SCOPE, Candidate
+from bot.nlu.language import english_word_ranks
 from bot.paths import default_content_dir
 
 # The naive bot answers when WRatio reaches this; below it, it says "I don't know". 80 is

@@ -39,10 +39,10 @@ from bench.common import (
     percentile,
     table,
 )
-from bot.content_loader import load_knowledge
+from bot.content.knowledge import Knowledge
+from bot.content.loader import load_knowledge
 from bot.engine import SAFETY, DialogueEngine
 from bot.evaluation import EvalItem, judged, load_eval_set
-from bot.knowledge import Knowledge
 from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, training_data
 from bot.paths import default_content_dir
 

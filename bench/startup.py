@@ -51,7 +51,7 @@ hwm = next((int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:")),
 print(json.dumps({"started": _started, "ready": _ready, "peak": hwm}))
 """
 _ENGINE = """
-from bot.content_loader import load_knowledge
+from bot.content.loader import load_knowledge
 from bot.engine import DialogueEngine
 from bot.paths import default_content_dir
 knowledge = load_knowledge(default_content_dir())
@@ -60,7 +60,7 @@ engine = DialogueEngine(knowledge)
 _BOT = """
 import dataclasses, os
 from pathlib import Path
-from bot.content_loader import load_knowledge
+from bot.content.loader import load_knowledge
 from bot.paths import default_content_dir
 from bot.telegram.application import build_application
 from bot.telegram.settings import BotSettings

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import log_setup
-from bot.content_changes import compare, content_counts
-from bot.content_loader import check_content
+from bot.content.changes import compare, content_counts
+from bot.content.knowledge import Knowledge
+from bot.content.loader import check_content
+from bot.content.problems import Problem, Severity
 from bot.engine import DialogueEngine, FallbackReason
 from bot.evaluation import (
     cross_validate_content,
@@ -22,11 +24,9 @@ from bot.evaluation import (
     report_json,
     report_text,
 )
-from bot.knowledge import Knowledge
 from bot.nlu.classifier import default_cache_dir
 from bot.nlu.units import question_units
 from bot.paths import default_content_dir
-from bot.problems import Problem, Severity
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 ENV_FILE = ".env"

@@ -9,8 +9,8 @@ import textwrap
 from collections.abc import Iterable
 from typing import TextIO
 
+from bot.content.html_text import plain_text
 from bot.engine import DialogueEngine, Reply, ReplyKind
-from bot.html_text import plain_text
 
 # ANSI escape codes, used only on an interactive terminal (never in piped output).
 _BOLD_ON = "\033[1m"

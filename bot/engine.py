@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from bot.knowledge import Knowledge
-from bot.language import STOPWORDS
+from bot.content.knowledge import Knowledge
 from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, Candidate, IntentClassifier
 from bot.nlu.index_ranker import LINEAR_MODEL_MAX_INTENTS, IndexRanker, Ranker
+from bot.nlu.language import STOPWORDS
 from bot.nlu.language_id import LanguageGuesser
+from bot.nlu.normalizer import TextNormalizer
+from bot.nlu.safety import SafetyScreen
 from bot.nlu.units import question_units
-from bot.safety import SafetyScreen
-from bot.text_normalizer import TextNormalizer
 
 SAFETY = "safety"
 # Follow-ups offered under the safety answer, when the content has these intents.
@@ -135,8 +135,11 @@ class DialogueEngine:
         """Reply to a free-text question."""
         if not _HAS_WORD.search(question):
             return self.fallback()  # empty, emoji only, punctuation only
+        # Read once: the safety screen and the matcher (through the normaliser's cache) use
+        # the same words.
+        reading = self.normalizer.read(question)
         ranked = tuple(self.rank(question, _RANKED))
-        if self.safety.flags(question, self.normalizer.corrected_words(question)):
+        if self.safety.flags(reading):
             return Reply(
                 ReplyKind.SAFETY,
                 self.knowledge.message("safety"),
@@ -299,7 +302,7 @@ class DialogueEngine:
         if not text.strip():
             return list(self.knowledge.popular_topics)[:limit]
         intent_ids: list[str] = []
-        if self.safety.flags(text, self.normalizer.corrected_words(text)):
+        if self.safety.flags(self.normalizer.read(text)):
             intent_ids += [i for i in _SAFETY_FOLLOW_UPS if i in self.knowledge.responses]
         ranked = self.rank(text, limit + len(_PSEUDO_INTENTS) + 3)
         if ranked and ranked[0].intent_id in _PSEUDO_INTENTS:

@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bot.content.knowledge import Knowledge, freeze
+from bot.content.yaml_source import read_yaml
 from bot.engine import DialogueEngine, Reply
-from bot.knowledge import Knowledge, freeze
 from bot.nlu.calibration import assign_folds
 from bot.nlu.classifier import NOT_OFFERED, OUT_OF_SCOPE, training_data
-from bot.yaml_source import read_yaml
 
 
 @dataclass(frozen=True)

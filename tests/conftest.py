@@ -10,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.content_loader import (
-    REQUIRED_ADMIN_COMMANDS,
-    REQUIRED_COMMANDS,
-    REQUIRED_MESSAGES,
-    load_knowledge,
-)
+from bot.content.checks import REQUIRED_ADMIN_COMMANDS, REQUIRED_COMMANDS, REQUIRED_MESSAGES
+from bot.content.knowledge import Knowledge
+from bot.content.loader import load_knowledge
+from bot.content.messages import MESSAGES
 from bot.engine import DialogueEngine
-from bot.knowledge import Knowledge
-from bot.messages import MESSAGES
 from bot.nlu.classifier import CACHE_VARIABLE
 from bot.paths import default_content_dir
 

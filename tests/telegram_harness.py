@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackContext
 from telegram.request import BaseRequest, RequestData
 
 from bot.analytics.store import EventStore
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 from bot.telegram.application import build_application
 from bot.telegram.settings import BotSettings
 from tests.e2e.botapi_emulator import parse_html

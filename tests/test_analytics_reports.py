@@ -19,8 +19,8 @@ from bot.analytics.reports import (
     stats_report,
 )
 from bot.analytics.store import EventStore, Source, Stats
+from bot.content.html_text import html_problems
 from bot.engine import DialogueEngine, ReplyKind
-from bot.html_text import html_problems
 from bot.nlu.classifier import OUT_OF_SCOPE
 
 TITLES = {"pricing": "Prices & offers", "does_it_hurt": "Does it hurt?"}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.html_text import plain_text
-from bot.knowledge import Knowledge
+from bot.content.html_text import plain_text
+from bot.content.knowledge import Knowledge
 from tests.conftest import copy_shipped_content
 
 PROJECT = Path(__file__).resolve().parent.parent

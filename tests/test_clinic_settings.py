@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.clinic_settings import derive_settings, describe_moment, next_opening
+from bot.content.settings import derive_settings, describe_moment, next_opening
 
 SETTINGS: dict[str, Any] = {
     "clinic": {

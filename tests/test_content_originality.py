@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.html_text import plain_text
-from bot.knowledge import Knowledge
-from bot.text_normalizer import basic_tokens
+from bot.content.html_text import plain_text
+from bot.content.knowledge import Knowledge
+from bot.content.phrasing import basic_tokens
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed"
 RUN = 6  # words in a row that would make a copied phrase

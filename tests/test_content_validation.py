@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.content_loader import check_content, load_knowledge
+from bot.content.loader import check_content, load_knowledge
+from bot.content.problems import ContentError, Problem, Severity
 from bot.paths import default_content_dir
-from bot.problems import ContentError, Problem, Severity
 from tests.conftest import TINY_CONTENT, copy_shipped_content, write_content
 
 
@@ -214,7 +214,7 @@ def test_content_changing_while_read_is_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Files written during a read (an upload in progress) never mix into one snapshot."""
-    import bot.content_loader as loader
+    import bot.content.loader as loader
 
     content = copy_shipped_content(tmp_path / "content")
     calls = 0

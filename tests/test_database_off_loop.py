@@ -15,8 +15,8 @@ from telegram import Update
 
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
 from bot.analytics.store import EventStore, Source
+from bot.content.knowledge import Knowledge
 from bot.engine import ReplyKind
-from bot.knowledge import Knowledge
 from tests.telegram_harness import message_dict, offline_bot
 
 # Without the database thread, each locked write held the event loop for the store's 10 s

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.content_loader import load_knowledge
+from bot.content.loader import load_knowledge
 from bot.engine import DialogueEngine, ReplyKind
 
 

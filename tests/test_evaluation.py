@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from rapidfuzz import fuzz, process
 
+from bot.content.knowledge import Knowledge
+from bot.content.phrasing import basic_tokens
 from bot.engine import DialogueEngine
 from bot.evaluation import evaluate, load_eval_set, report_json, summarize
-from bot.knowledge import Knowledge
-from bot.text_normalizer import basic_tokens
 
 DATA = Path(__file__).parent / "data"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.html_text import html_problems, plain_text, split_message, visible_length
+from bot.content.html_text import html_problems, plain_text, split_message, visible_length
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.content_loader import check_content, load_knowledge
+from bot.content.loader import check_content, load_knowledge
+from bot.content.problems import Severity
 from bot.engine import DialogueEngine, FallbackReason, ReplyKind
 from bot.nlu.features import CountMatrix, raw_features
+from bot.nlu.normalizer import TextNormalizer
 from bot.nlu.units import question_units
-from bot.problems import Severity
-from bot.text_normalizer import TextNormalizer
 from tests.conftest import copy_shipped_content
 
 
@@ -145,7 +145,7 @@ def test_clinic_can_override_the_thresholds(tmp_path: Path) -> None:
 
 
 def test_the_cached_model_gives_the_same_answers(tmp_path: Path, knowledge: object) -> None:
-    from bot.knowledge import Knowledge
+    from bot.content.knowledge import Knowledge
 
     assert isinstance(knowledge, Knowledge)
     first = DialogueEngine(knowledge, cache_dir=tmp_path)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.content.knowledge import Knowledge
 from bot.engine import DialogueEngine, ReplyKind
-from bot.knowledge import Knowledge
 
 # Real-world phrasings and where each should land (a table, so adding a case is one line).
 ANSWERED = [

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot.analytics.store import Source
+from bot.content.html_text import plain_text
+from bot.content.knowledge import Knowledge
 from bot.engine import ReplyKind
-from bot.html_text import plain_text
-from bot.knowledge import Knowledge
 from bot.telegram.admin import on_weekly_digest
 from bot.telegram.application import check_staff_chat
 from bot.telegram.context import BotContext

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from telegram import Update
 
+from bot.content.html_text import plain_text
+from bot.content.knowledge import Knowledge
 from bot.engine import DialogueEngine
-from bot.html_text import plain_text
-from bot.knowledge import Knowledge
 from bot.telegram import keyboards, retrying_request
 from bot.telegram.handlers import help_text
 from tests.telegram_harness import BOT, GROUP, Harness, message_dict, offline_bot

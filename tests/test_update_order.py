@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 from tests.telegram_harness import Harness, message_dict, offline_bot
 
 PATIENT_A, PATIENT_B = 101, 202

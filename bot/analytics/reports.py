@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.analytics.store import Stats
+from bot.content.html_text import plain_text
 from bot.engine import DialogueEngine
-from bot.html_text import plain_text
-from bot.language import STOPWORDS
+from bot.nlu.language import STOPWORDS
 
 # Two questions are "the same gap" when their topic words overlap this much (0-100).
 SIMILARITY_CUTOFF = 70.0

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.language import STOPWORDS
 from bot.nlu.features import WORD_PREFIX, CountMatrix, FeatureSpace
+from bot.nlu.language import STOPWORDS
 from bot.nlu.linear_model import LinearModel
 
 WRONG_ANSWER_COST = 3.0

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 from bot.nlu.calibration import (
     DEFAULT_FOLDS,
     Calibration,
@@ -35,7 +35,7 @@ from bot.nlu.calibration import (
 )
 from bot.nlu.features import CHAR_NGRAMS, CountMatrix, FeatureSpace, raw_features, word_features
 from bot.nlu.linear_model import SVM_C, LinearModel
-from bot.text_normalizer import TextNormalizer
+from bot.nlu.normalizer import TextNormalizer
 
 OUT_OF_SCOPE = "out_of_scope"
 NOT_OFFERED = "not_offered"

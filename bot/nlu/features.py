@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bot.text_normalizer import basic_tokens
+from bot.content.phrasing import basic_tokens
 
 CHAR_NGRAMS = (2, 5)
 

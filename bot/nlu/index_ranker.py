@@ -3,18 +3,18 @@
 A linear model keeps a weight for every (feature, intent) pair: for thousands of intents
 (a 100,000-example knowledge base) that is gigabytes and minutes of training. Beyond
 LINEAR_MODEL_MAX_INTENTS the engine ranks with the inverted-index matcher
-(``bot.matcher``) instead, whose 0-100 scores are read with fixed thresholds.
+(``bot.nlu.index_matcher``) instead, whose 0-100 scores are read with fixed thresholds.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from bot.knowledge import Knowledge
-from bot.matcher import Matcher
+from bot.content.knowledge import Knowledge
 from bot.nlu.calibration import Calibration
 from bot.nlu.classifier import Candidate
-from bot.text_normalizer import TextNormalizer
+from bot.nlu.index_matcher import Matcher
+from bot.nlu.normalizer import TextNormalizer
 
 LINEAR_MODEL_MAX_INTENTS = 500
 # The index matcher's scores are not probabilities; these were its tuned thresholds.

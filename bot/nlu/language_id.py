@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Collection
 from typing import Any
 
-from bot.language import english_word_ranks
-from bot.text_normalizer import basic_tokens
+from bot.content.phrasing import basic_tokens
+from bot.nlu.language import english_word_ranks
 
 # The languages told apart in Latin and Cyrillic script (English among them, so English
 # wins when it is English after all).

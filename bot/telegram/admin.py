@@ -25,13 +25,13 @@ from telegram.error import BadRequest, TelegramError
 from bot.analytics.chart import questions_per_day_png
 from bot.analytics.reports import find_gaps, gaps_report, stats_report
 from bot.analytics.store import EventStore, Stats
-from bot.content_changes import compare, content_counts
-from bot.content_loader import check_content
+from bot.content.changes import compare, content_counts
+from bot.content.html_text import MAX_MESSAGE_LENGTH, split_message
+from bot.content.knowledge import Knowledge
+from bot.content.loader import check_content
+from bot.content.messages import Html
+from bot.content.problems import Severity
 from bot.engine import DialogueEngine
-from bot.html_text import MAX_MESSAGE_LENGTH, split_message
-from bot.knowledge import Knowledge
-from bot.messages import Html
-from bot.problems import Severity
 from bot.telegram import keyboards
 from bot.telegram.context import BotContext
 from bot.telegram.services import is_admin, pressed_button

@@ -30,9 +30,9 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
 from bot.analytics.store import MEMORY, EventStore
-from bot.clinic_settings import clinic_zone
+from bot.content.knowledge import Knowledge
+from bot.content.settings import clinic_zone
 from bot.engine import DialogueEngine
-from bot.knowledge import Knowledge
 from bot.paths import default_content_dir
 from bot.telegram import admin, discussion, handlers, handoff, inbox, keyboards
 from bot.telegram.chat_order import ChatOrderedProcessor

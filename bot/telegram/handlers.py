@@ -22,9 +22,9 @@ from telegram.error import BadRequest
 from telegram.ext import filters
 
 from bot.analytics.store import Source, Vote
+from bot.content.html_text import plain_text, split_message
+from bot.content.knowledge import Knowledge
 from bot.engine import Reply, ReplyKind
-from bot.html_text import plain_text, split_message
-from bot.knowledge import Knowledge
 from bot.telegram import handoff, keyboards
 from bot.telegram.context import BotContext
 from bot.telegram.services import pressed_button, toast, track

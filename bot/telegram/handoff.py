@@ -14,8 +14,8 @@ from telegram import Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.clinic_settings import describe_moment, next_opening
-from bot.html_text import plain_text, split_message
+from bot.content.html_text import plain_text, split_message
+from bot.content.settings import describe_moment, next_opening
 from bot.telegram import keyboards
 from bot.telegram.context import BotContext
 from bot.telegram.services import pressed_button, toast

@@ -18,8 +18,8 @@ from typing import ClassVar, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.content.knowledge import Knowledge
 from bot.engine import Reply, ReplyKind
-from bot.knowledge import Knowledge
 
 _INTENT = r"[a-z][a-z0-9_]*"
 _PAYLOAD = re.compile(r"^([a-z][a-z0-9_]*)(?:-([A-Za-z0-9_-]{1,40}))?$")

@@ -9,8 +9,8 @@ from typing import TypeVar
 from telegram import CallbackQuery, Message, Update
 
 from bot.analytics.store import Source
+from bot.content.html_text import plain_text
 from bot.engine import Reply
-from bot.html_text import plain_text
 from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.html_text import plain_text
+from bot.content.html_text import plain_text
 
 from .botapi_emulator import BotApiEmulator
 

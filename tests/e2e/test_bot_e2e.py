@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from bot.content.knowledge import Knowledge
 from bot.engine import DialogueEngine
-from bot.knowledge import Knowledge
 
 from .botapi_emulator import BotApiEmulator
 from .running_bot import BotProcess, bot_process, shown

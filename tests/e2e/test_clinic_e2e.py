@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 
 from .botapi_emulator import BotApiEmulator, Chat, User
 from .running_bot import bot_process, buttons, shown

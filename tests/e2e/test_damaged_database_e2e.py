@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 
 from .botapi_emulator import BotApiEmulator
 from .running_bot import shown, start_bot

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 
 from .botapi_emulator import BotApiEmulator
 from .running_bot import bot_process, shown

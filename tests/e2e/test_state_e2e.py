@@ -7,7 +7,7 @@ from contextlib import closing
 from pathlib import Path
 
 from bot.analytics.store import EventStore
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 
 from .botapi_emulator import BotApiEmulator
 from .running_bot import bot_process, shown

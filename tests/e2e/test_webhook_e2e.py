@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 
 from .botapi_emulator import BotApiEmulator
 from .running_bot import bot_process, shown

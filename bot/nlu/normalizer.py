@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from bot.language import SHORTHAND, STOPWORDS, english_word_ranks
+from bot.content.phrasing import basic_tokens
+from bot.nlu.language import SHORTHAND, STOPWORDS, english_word_ranks
 
-_NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"(.)\1{2,}")
-_APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 # Minimum rapidfuzz ratio for a typo correction, by token length. Short words are easy to
 # confuse ("rain" is one letter from "pain"), so up to four letters only a missing or extra
 # letter is corrected, never a swapped one.
@@ -33,14 +32,13 @@ _DEFAULT_CORRECTION_CUTOFF = 82.0
 _REAL_WORD_RANK = 15_000
 
 
-def basic_tokens(text: str) -> list[str]:
-    """Lowercase ASCII word tokens; accents folded, apostrophes joined ("don't" -> "dont")."""
-    folded = text.lower()
-    if not folded.isascii():  # only non-ASCII text can carry accents to fold
-        folded = unicodedata.normalize("NFKD", folded)
-        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    folded = _APOSTROPHES.sub("", folded)
-    return [token for token in _NON_WORD.split(folded) if token]
+@dataclass(frozen=True)
+class Reading:
+    """One text as the bot reads it, in three stages, each computed once."""
+
+    typed: tuple[str, ...]  # word tokens as typed (basic_tokens)
+    corrected: tuple[str, ...]  # typos corrected, shorthand expanded: what safety reads
+    canonical: tuple[str, ...]  # plurals folded, synonyms replaced: what the matcher reads
 
 
 def fold_plural(token: str) -> str:
@@ -91,6 +89,7 @@ class TextNormalizer:
             self._choices[word[0], len(word)].append(word)
         # Typo correction is the slow step; people repeat words, so cache per token.
         self.correct = lru_cache(maxsize=50_000)(self._correct)
+        self._read = lru_cache(maxsize=1024)(self._read_uncached)
 
     @staticmethod
     def _stem_all(tokens: Sequence[str]) -> list[str]:
@@ -123,14 +122,20 @@ class TextNormalizer:
         best = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
         return str(best[0]) if best else token
 
+    def read(self, text: str) -> Reading:
+        """``text`` read once for every reader (the matcher, the safety screen); a message
+        read again (whole, then as the context of each question in it) costs a lookup."""
+        return self._read(text)
+
+    def _read_uncached(self, text: str) -> Reading:
+        typed = tuple(basic_tokens(text))
+        corrected = tuple(self.correct(token) for token in typed)
+        folded = [fold_plural(word) for token in corrected for word in token.split()]
+        return Reading(typed, corrected, tuple(self._replace_phrases(folded)))
+
     def canonical_tokens(self, text: str) -> list[str]:
         """All tokens after typo correction, plural folding and synonym replacement."""
-        tokens = [
-            fold_plural(word)
-            for token in basic_tokens(text)
-            for word in self.correct(token).split()  # shorthand may expand to words
-        ]
-        return self._replace_phrases(tokens)
+        return list(self.read(text).canonical)
 
     def _replace_phrases(self, tokens: list[str]) -> list[str]:
         result: list[str] = []
@@ -149,4 +154,4 @@ class TextNormalizer:
 
     def corrected_words(self, text: str) -> list[str]:
         """Words as typed, typos corrected, before synonyms: what safety patterns read."""
-        return [self.correct(token) for token in basic_tokens(text)]
+        return list(self.read(text).corrected)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.knowledge import Knowledge
+from bot.content.knowledge import Knowledge
 
 # Shares of entries a change may lose before it needs confirming.
 MAX_LOSS = 0.25

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-_WORD_LIST = Path(__file__).resolve().parent / "data" / "english_words.txt"
+_WORD_LIST = Path(__file__).resolve().parent.parent / "data" / "english_words.txt"
 
 # Function words and conversational filler ("hi, quick question: ..."). Removed before
 # scoring so they neither earn nor cost points. Small-talk words (hi, thanks, bye) are NOT

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, SequenceNode
 
-from bot.problems import Problem
+from bot.content.problems import Problem
 
 
 class LineDict(dict[Any, Any]):

@@ -30,10 +30,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.knowledge import Knowledge
-from bot.language import STOPWORDS, english_word_ranks
+from bot.content.knowledge import Knowledge
+from bot.nlu.language import STOPWORDS, english_word_ranks
+from bot.nlu.normalizer import TextNormalizer
 from bot.nlu.units import is_question, sentences_of
-from bot.text_normalizer import TextNormalizer
 
 OUT_OF_SCOPE = "out_of_scope"
 

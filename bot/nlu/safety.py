@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.knowledge import SafetyPattern
-from bot.text_normalizer import basic_tokens
+from bot.content.knowledge import SafetyPattern
+from bot.nlu.normalizer import Reading
 
 
 class SafetyScreen:
@@ -18,10 +18,10 @@ class SafetyScreen:
         sources = [f"(?:{p.pattern})" for p in patterns]
         self._pattern = re.compile("|".join(sources)) if sources else None
 
-    def flags(self, question: str, corrected_words: Iterable[str] = ()) -> bool:
+    def flags(self, question: Reading) -> bool:
         """True if the question mentions a safety topic, as typed or after typo correction."""
         if self._pattern is None:
             return False
-        as_typed = " ".join(basic_tokens(question))
-        corrected = " ".join(corrected_words)
+        as_typed = " ".join(question.typed)
+        corrected = " ".join(question.corrected)
         return bool(self._pattern.search(as_typed) or self._pattern.search(corrected))

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from bot.messages import Html, fill, placeholders_of
-from bot.problems import SourceRef
+from bot.content.messages import Html, fill, placeholders_of
+from bot.content.problems import SourceRef
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Knowledge:
         return self.messages[key]
 
     def say(self, key: str, **values: str | int | Html) -> str:
-        """Message ``key`` with its placeholders (bot/messages.py) filled in; values are
+        """Message ``key`` with its placeholders (bot/content/messages.py) filled in; values are
         HTML-escaped unless marked ``Html``. Every declared placeholder must be given."""
         expected = placeholders_of(key)
         if expected is None or expected != values.keys():
