@@ -2,7 +2,8 @@
 
 The bot is built by ``bot.telegram.application.build_application`` exactly as in
 production, except that its request layer answers every Bot API call locally with a canned
-reply (``OfflineRequest``: no network, no HTML checks, no call recording beyond a counter).
+reply (``CannedRequest`` over the tests' offline request layer: no network, no HTML checks,
+no call recording beyond a counter).
 It processes a deterministic mix of updates, 70% free-text questions, 20% button presses
 (``a:<intent_id>``) and 10% inline queries, each turned from a dict into an ``Update`` and
 passed to ``await application.process_update(update)`` one after the other, as the webhook
@@ -26,7 +27,6 @@ import argparse
 import asyncio
 import dataclasses
 import itertools
-import json
 import random
 import tempfile
 import time
@@ -40,7 +40,7 @@ from unittest import mock
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, MessageHandler, filters
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
 
 from bench.common import PROJECT_ROOT, Row, fmt_ns, fmt_ratio, median, percentile, table
 from bot.content.knowledge import Knowledge
@@ -48,7 +48,9 @@ from bot.content.loader import load_knowledge
 from bot.evaluation import load_eval_set
 from bot.paths import default_content_dir
 from bot.telegram.application import build_application
+from bot.telegram.context import BotData
 from bot.telegram.settings import BotSettings
+from tests.support.offline_request import OfflineRequest, ok
 
 _UPDATE_IDS = itertools.count(1)
 
@@ -62,18 +64,15 @@ QUESTION_FILES = ("tests/data/eval_set.yaml", "tests/data/holdout_set.yaml")
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-def _reply(result: Any) -> bytes:
-    return json.dumps({"ok": True, "result": result}).encode()
-
-
-class OfflineRequest(BaseRequest):
-    """Answers every Bot API call locally with a canned, valid reply.
+class CannedRequest(OfflineRequest):
+    """Answers every Bot API call with a canned, valid reply (the tests' offline request
+    layer, without their recording: the benchmark measures the bot, not the harness).
 
     It still asks PTB for the JSON-encoded parameters, as HTTPXRequest does before sending,
     so the encoding cost of a real request is paid; it only counts calls per method.
     """
 
-    _MESSAGE = _reply(
+    _MESSAGE = ok(
         {
             "message_id": 5000,
             "date": 1_700_000_000,
@@ -83,40 +82,20 @@ class OfflineRequest(BaseRequest):
         }
     )
     _REPLIES: dict[str, bytes] = {  # noqa: RUF012 - read-only table of canned replies
-        "getMe": _reply(BOT_USER),
+        "getMe": ok(BOT_USER),
         "sendMessage": _MESSAGE,
         "editMessageText": _MESSAGE,
     }
-    _TRUE = _reply(True)
+    _TRUE = ok(True)
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
 
-    @property
-    def read_timeout(self) -> float:
-        return 1.0
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        api_method = url.rsplit("/", 1)[-1]
-        self.calls[api_method] += 1
+    async def answer(self, method: str, request_data: RequestData | None) -> tuple[int, bytes]:
+        self.calls[method] += 1
         if request_data is not None:
             request_data.json_parameters  # noqa: B018 - the encoding a real request pays
-        return 200, self._REPLIES.get(api_method, self._TRUE)
+        return 200, self._REPLIES.get(method, self._TRUE)
 
 
 class PassThroughLimiter(BaseRateLimiter[int]):
@@ -264,7 +243,7 @@ def bot_settings(directory: Path) -> BotSettings:
 
 
 def bot_application(
-    knowledge: Knowledge, request: OfflineRequest, limiter: bool, directory: Path
+    knowledge: Knowledge, request: CannedRequest, limiter: bool, directory: Path
 ) -> AnyApplication:
     """The production Application; ``limiter=False`` swaps AIORateLimiter for a pass-through."""
     settings = bot_settings(directory)
@@ -274,7 +253,7 @@ def bot_application(
         return build_application(settings, knowledge, request=request)
 
 
-def echo_application(request: OfflineRequest) -> AnyApplication:
+def echo_application(request: CannedRequest) -> AnyApplication:
     """PTB with nothing but an echo handler: the framework's own cost per update."""
 
     async def echo(update: Update, context: Any) -> None:
@@ -290,7 +269,7 @@ def echo_application(request: OfflineRequest) -> AnyApplication:
 
 async def process(
     application: AnyApplication,
-    request: OfflineRequest,
+    request: CannedRequest,
     updates: Sequence[tuple[str, dict[str, Any]]],
 ) -> RunResult:
     """Feed ``updates`` one by one, timing each; errors are counted, not raised."""
@@ -351,9 +330,9 @@ async def _run_apps(
     directory: Path,
     log: Callable[[str], None],
 ) -> E2EResult:
-    apps: dict[str, tuple[AnyApplication, OfflineRequest]] = {}
+    apps: dict[str, tuple[AnyApplication, CannedRequest]] = {}
     for name in ("as_is", "bot", "echo"):
-        request = OfflineRequest()
+        request = CannedRequest()
         if name == "echo":
             apps[name] = (echo_application(request), request)
         else:
@@ -387,7 +366,8 @@ async def _run_apps(
 def _close_services(application: AnyApplication) -> None:
     # post_shutdown only runs under run_polling/run_webhook; close what the bot opened
     # (its analytics database) ourselves.
-    application.bot_data.database.close()
+    if isinstance(application.bot_data, BotData):  # the bot, not the bare PTB echo
+        application.bot_data.database.close()
 
 
 def run(quick: bool = False, log: Callable[[str], None] = print) -> E2EResult:

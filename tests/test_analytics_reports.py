@@ -22,6 +22,7 @@ from bot.analytics.store import EventStore, Source, Stats
 from bot.content.html_text import html_problems
 from bot.engine import DialogueEngine, ReplyKind
 from bot.nlu.classifier import OUT_OF_SCOPE
+from tests.support.events import record_event
 
 TITLES = {"pricing": "Prices & offers", "does_it_hurt": "Does it hurt?"}
 
@@ -139,30 +140,21 @@ def stats_with_traffic() -> tuple[Stats, Stats]:
         )
         store.record_post(intent_id="does_it_hurt", channel="@clinic", message_id=8, tag="post2")
         for _ in range(5):
-            store.record(
-                user_id=1,
-                chat_type="private",
-                source=Source.DEEP_LINK,
-                decision=ReplyKind.ANSWER,
-                intent_id="pricing",
-                score=100,
-                tag=post.tag,
-            )
-        event = store.record(
+            record_event(store, source=Source.DEEP_LINK, score=100, tag=post.tag)
+        event = record_event(
+            store,
             user_id=2,
             chat_type="group",
             source=Source.GROUP,
-            decision=ReplyKind.ANSWER,
             intent_id="removed_intent",
             score=80,
         )
         store.set_feedback(event, 2, helpful=True)
         for _ in range(2):
-            store.record(
+            record_event(
+                store,
                 user_id=3,
-                chat_type="private",
-                source=Source.PRIVATE,
-                decision=ReplyKind.FALLBACK,
+                kind=ReplyKind.FALLBACK,
                 intent_id=None,
                 score=10,
                 text="<b>parking</b>?",
@@ -205,14 +197,7 @@ def test_stats_report_is_readable_when_empty() -> None:
 
 def test_stats_without_votes_say_so_instead_of_a_rate() -> None:
     with EventStore.in_memory() as store:
-        store.record(
-            user_id=1,
-            chat_type="private",
-            source=Source.PRIVATE,
-            decision=ReplyKind.ANSWER,
-            intent_id="pricing",
-            score=90,
-        )
+        record_event(store, score=90)
         plain = as_plain_text(stats_report(store.stats(7), store.stats(30), TITLES))
     assert "Helpful: no votes yet" in plain
     assert "Answered: 1 (100%)" in plain

@@ -13,6 +13,7 @@ import pytest
 from bot.content.html_text import plain_text
 from bot.content.knowledge import Knowledge
 from tests.conftest import copy_shipped_content
+from tests.support.events import record_event
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -107,24 +108,16 @@ def test_installed_package_finds_its_content(tmp_path: Path) -> None:
 
 
 def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
-    from bot.analytics.store import EventStore, Source
+    from bot.analytics.store import EventStore
     from bot.engine import ReplyKind
 
     database = tmp_path / "bot.sqlite3"
     with EventStore(database, salt="s") as store:
-        store.record(
-            user_id=1,
-            chat_type="private",
-            source=Source.PRIVATE,
-            decision=ReplyKind.ANSWER,
-            intent_id="pricing",
-            score=90,
-        )
-        store.record(
+        record_event(store, score=90)
+        record_event(
+            store,
             user_id=2,
-            chat_type="private",
-            source=Source.PRIVATE,
-            decision=ReplyKind.FALLBACK,
+            kind=ReplyKind.FALLBACK,
             intent_id=None,
             score=10,
             text="gift vouchers?",

@@ -11,8 +11,8 @@ import threading
 from contextlib import closing
 from pathlib import Path
 
-from bot.analytics.store import EventStore, Source
-from bot.engine import ReplyKind
+from bot.analytics.store import EventStore
+from tests.support.events import record_event
 
 ROOT = Path(__file__).resolve().parent.parent
 WANTED = 200
@@ -82,12 +82,5 @@ def test_every_committed_event_survives_sigkill(tmp_path: Path) -> None:
 
     with EventStore(path, salt="durability") as store:  # the bot starts again normally
         assert len(store.unanswered()) == len(stored)
-        store.record(
-            user_id=1,
-            chat_type="private",
-            source=Source.PRIVATE,
-            decision=ReplyKind.ANSWER,
-            intent_id="pricing",
-            score=90.0,
-        )
+        record_event(store, score=90.0)
         assert store.stats(1).questions == len(stored) + 1

@@ -17,7 +17,7 @@ from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
 from bot.analytics.store import EventStore, Source
 from bot.content.knowledge import Knowledge
 from bot.engine import ReplyKind
-from tests.telegram_harness import message_dict, offline_bot
+from tests.support.harness import message_dict, offline_bot
 
 # Without the database thread, each locked write held the event loop for the store's 10 s
 # busy timeout and was then dropped; well under that is "not held up".

@@ -12,12 +12,12 @@ import pytest
 from bot.analytics.store import Source
 from bot.content.html_text import plain_text
 from bot.content.knowledge import Knowledge
-from bot.engine import ReplyKind
 from bot.telegram.admin import on_weekly_digest
 from bot.telegram.application import check_staff_chat
 from bot.telegram.context import BotContext
 from tests.conftest import copy_shipped_content
-from tests.telegram_harness import BOT, DISCUSSION, GROUP, STAFF, Harness, offline_bot
+from tests.support.events import record_event
+from tests.support.harness import BOT, DISCUSSION, GROUP, STAFF, Harness, offline_bot
 
 ADMIN = 900
 
@@ -74,14 +74,7 @@ async def test_answers_are_recorded_and_feedback_is_stored(
 
 
 async def test_someone_elses_vote_is_refused(bot: Harness, knowledge: Knowledge) -> None:
-    event = bot.store.record(
-        user_id=1,
-        chat_type="private",
-        source=Source.PRIVATE,
-        decision=ReplyKind.ANSWER,
-        intent_id="pricing",
-        score=90,
-    )
+    event = record_event(bot.store, score=90)
     await bot.press(f"f:{event}:y", user_id=2)
     (toast,) = bot.request.sent("answerCallbackQuery")
     assert toast["text"] == knowledge.message("stale_button").strip()
@@ -214,13 +207,8 @@ async def test_anonymous_group_admin_cannot_forget_anyone(
     """Anonymous admins all share Telegram's GroupAnonymousBot id: /forget must not delete
     the anonymous events of every group."""
     anonymous = 1087968824
-    bot.store.record(
-        user_id=anonymous,
-        chat_type="supergroup",
-        source=Source.GROUP,
-        decision=ReplyKind.ANSWER,
-        intent_id="pricing",
-        score=90,
+    record_event(
+        bot.store, user_id=anonymous, chat_type="supergroup", source=Source.GROUP, score=90
     )
     await bot.text("/forget", user_id=anonymous, chat=GROUP, sender_chat=GROUP)
     assert bot.request.sent()[-1]["text"] == knowledge.message("forget_anonymous")

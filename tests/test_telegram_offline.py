@@ -14,7 +14,7 @@ from bot.content.knowledge import Knowledge
 from bot.engine import DialogueEngine
 from bot.telegram import keyboards, retrying_request
 from bot.telegram.handlers import help_text
-from tests.telegram_harness import BOT, GROUP, Harness, message_dict, offline_bot
+from tests.support.harness import BOT, GROUP, Harness, message_dict, offline_bot
 
 
 @pytest.fixture

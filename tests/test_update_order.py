@@ -14,7 +14,7 @@ import pytest
 from telegram import Update
 
 from bot.content.knowledge import Knowledge
-from tests.telegram_harness import Harness, message_dict, offline_bot
+from tests.support.harness import Harness, message_dict, offline_bot
 
 PATIENT_A, PATIENT_B = 101, 202
 WAIT = 5.0  # far longer than any of these takes; reached only when something hangs

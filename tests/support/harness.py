@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,13 +13,14 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackContext
-from telegram.request import BaseRequest, RequestData
+from telegram.request import RequestData
 
 from bot.analytics.store import EventStore
 from bot.content.knowledge import Knowledge
 from bot.telegram.application import build_application
 from bot.telegram.settings import BotSettings
 from tests.e2e.botapi_emulator import parse_html
+from tests.support.offline_request import OfflineRequest, error, ok
 
 BOT = {"id": 777000, "is_bot": True, "first_name": "Clinic FAQ", "username": "clinic_faq_bot"}
 TOKEN = "777000:offline-token"
@@ -32,7 +32,7 @@ class Call:
     params: dict[str, Any]
 
 
-class RecordingRequest(BaseRequest):
+class RecordingRequest(OfflineRequest):
     """Answers every Bot API call offline, checks outgoing HTML, and records the calls."""
 
     def __init__(self) -> None:
@@ -47,27 +47,7 @@ class RecordingRequest(BaseRequest):
         # chat id -> calls to that chat hang until the event is set (a hung Telegram call)
         self.hold_chats: dict[int, asyncio.Event] = {}
 
-    @property
-    def read_timeout(self) -> float:
-        return 1.0
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        api_method = url.rsplit("/", 1)[-1]
+    async def answer(self, api_method: str, request_data: RequestData | None) -> tuple[int, bytes]:
         params = dict(request_data.parameters) if request_data else {}
         self.calls.append(Call(api_method, params))
         held = self.hold_chats.get(params.get("chat_id"))  # type: ignore[arg-type]
@@ -75,21 +55,14 @@ class RecordingRequest(BaseRequest):
             await held.wait()
         if self.bad_gateway.get(api_method, 0) > 0:
             self.bad_gateway[api_method] -= 1
-            return 502, json.dumps(
-                {"ok": False, "error_code": 502, "description": "Bad Gateway"}
-            ).encode()
+            return 502, error(502, "Bad Gateway")
         if api_method in self.fail_reasons:
-            description = f"Bad Request: {self.fail_reasons[api_method]}"
-            return 400, json.dumps(
-                {"ok": False, "error_code": 400, "description": description}
-            ).encode()
+            return 400, error(400, f"Bad Request: {self.fail_reasons[api_method]}")
         if api_method in self.fail_methods or params.get("chat_id") in self.fail_chats:
-            return 400, json.dumps(
-                {"ok": False, "error_code": 400, "description": "Bad Request: test failure"}
-            ).encode()
+            return 400, error(400, "Bad Request: test failure")
         if params.get("parse_mode") == "HTML" and "text" in params:
             parse_html(params["text"])  # raises like Telegram would on invalid HTML
-        return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
+        return 200, ok(self._result(api_method, params))
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
