@@ -19,7 +19,7 @@ from bot.analytics.store import EventStore
 from bot.content.knowledge import Knowledge
 from bot.telegram.application import build_application
 from bot.telegram.settings import BotSettings
-from tests.e2e.botapi_emulator import parse_html
+from tests.e2e.botapi_emulator.html import parse_html
 from tests.support.offline_request import OfflineRequest, error, ok
 
 BOT = {"id": 777000, "is_bot": True, "first_name": "Clinic FAQ", "username": "clinic_faq_bot"}
