@@ -134,7 +134,7 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     # Imported here so the terminal tools start fast and work without Telegram settings.
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.analytics.store import SaltMismatchError, SchemaVersionError
+    from bot.analytics.records import SaltMismatchError, SchemaVersionError
     from bot.telegram.application import run
     from bot.telegram.settings import BotSettings, SettingsError
     from bot.telegram.token_watch import TokenRejectedError

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.analytics.chart import BAR, HEIGHT, WIDTH, questions_per_day_png
+from bot.analytics.records import Source, Stats
 from bot.analytics.reports import (
     Gap,
     as_plain_text,
@@ -18,7 +19,7 @@ from bot.analytics.reports import (
     gaps_report,
     stats_report,
 )
-from bot.analytics.store import EventStore, Source, Stats
+from bot.analytics.store import EventStore
 from bot.content.html_text import html_problems
 from bot.engine import DialogueEngine, ReplyKind
 from bot.nlu.classifier import OUT_OF_SCOPE

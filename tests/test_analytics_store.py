@@ -13,13 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.analytics import store as store_module
-from bot.analytics.store import (
-    SCHEMA_VERSION,
-    EventStore,
-    SchemaVersionError,
-    Source,
-    Vote,
-)
+from bot.analytics.records import SchemaVersionError, Source, Vote
+from bot.analytics.schema import SCHEMA_VERSION
+from bot.analytics.store import EventStore
 from bot.engine import ReplyKind
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)

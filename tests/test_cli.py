@@ -177,7 +177,8 @@ def test_validate_shows_what_changed_since_the_last_clean_run(tmp_path: Path) ->
 def test_a_lost_salt_file_stops_the_bot_until_the_new_salt_is_adopted(tmp_path: Path) -> None:
     """Without the salt its users were recorded with, /forget would silently delete nothing
     and sent feedback buttons would stop working: the bot says so and does not start."""
-    from bot.analytics.store import EventStore, SaltMismatchError
+    from bot.analytics.records import SaltMismatchError
+    from bot.analytics.store import EventStore
     from bot.telegram.settings import stored_salt
 
     database = tmp_path / "bot.sqlite3"

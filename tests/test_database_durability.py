@@ -23,7 +23,8 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
 
-    from bot.analytics.store import EventStore, Source
+    from bot.analytics.store import EventStore
+    from bot.analytics.records import Source
     from bot.engine import ReplyKind
 
     store = EventStore(Path(sys.argv[1]), salt="durability")

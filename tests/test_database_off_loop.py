@@ -14,7 +14,8 @@ import pytest
 from telegram import Update
 
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
-from bot.analytics.store import EventStore, Source
+from bot.analytics.records import Source
+from bot.analytics.store import EventStore
 from bot.content.knowledge import Knowledge
 from bot.engine import ReplyKind
 from tests.support.harness import message_dict, offline_bot

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.analytics.store import Source
+from bot.analytics.records import Source
 from bot.content.html_text import plain_text
 from bot.content.knowledge import Knowledge
 from bot.telegram.admin import on_weekly_digest

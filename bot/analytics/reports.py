@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from bot.analytics.store import Stats
+from bot.analytics.records import Stats
 from bot.content.html_text import plain_text
 from bot.engine import DialogueEngine
 from bot.nlu.language import STOPWORDS

@@ -2,7 +2,7 @@
 
 SQLite in WAL mode with ``synchronous=NORMAL``: every ``record`` is its own committed
 transaction, so an event whose id was returned survives the process being killed. The schema
-is versioned with ``PRAGMA user_version``; ``MIGRATIONS`` holds the steps, each applied in one
+is versioned with ``PRAGMA user_version``; ``schema.MIGRATIONS`` holds the steps, each applied in one
 transaction, so a database from any older version is brought up to date when opened and a
 half-applied step never exists.
 
@@ -20,14 +20,21 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from bot.analytics.records import (
+    Post,
+    SaltMismatchError,
+    SchemaVersionError,
+    Source,
+    Stats,
+    Vote,
+)
 from bot.analytics.redaction import redact
+from bot.analytics.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.engine import ReplyKind
 
 MEMORY = ":memory:"
@@ -41,99 +48,6 @@ _EVENT_ID_BITS = 59
 _HASH_LENGTH = 32
 
 
-class Vote(StrEnum):
-    """What became of a Helpful / Not helpful press."""
-
-    SAVED = "saved"
-    ALREADY = "already"  # this answer has the user's vote already
-    UNKNOWN = "unknown"  # no such answer of this user (forgotten, or someone else's)
-
-
-class Source(StrEnum):
-    """Where a message came from."""
-
-    PRIVATE = "private"
-    GROUP = "group"
-    INLINE = "inline"
-    DEEP_LINK = "deep_link"
-    DISCUSSION = "discussion"
-    BUTTON = "button"
-
-
-class SchemaVersionError(RuntimeError):
-    """The database was written by a newer version of the bot than this one."""
-
-
-class SaltMismatchError(RuntimeError):
-    """The analytics salt is not the one the database's user hashes were made with."""
-
-
-# Each step moves the schema from version N to N + 1 (its position in the list + 1). Never
-# edit a released step: add a new one, so existing databases follow the same path.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE IF NOT EXISTS events (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            time TEXT NOT NULL,
-            user_hash TEXT,
-            chat_type TEXT NOT NULL,
-            source TEXT NOT NULL,
-            tag TEXT,
-            intent TEXT,
-            score REAL NOT NULL,
-            decision TEXT NOT NULL,
-            feedback INTEGER CHECK (feedback IN (0, 1)),
-            text TEXT
-        )""",
-        "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
-        "CREATE INDEX IF NOT EXISTS events_by_user ON events (user_hash)",
-        """CREATE TABLE IF NOT EXISTS handoffs (
-            staff_chat_id INTEGER NOT NULL,
-            staff_message_id INTEGER NOT NULL,
-            user_chat_id INTEGER NOT NULL,
-            user_hash TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (staff_chat_id, staff_message_id)
-        )""",
-        "CREATE INDEX IF NOT EXISTS handoffs_by_user ON handoffs (user_hash)",
-    ),
-    (
-        """CREATE TABLE IF NOT EXISTS posts (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            intent_id TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            message_id INTEGER NOT NULL,
-            tag TEXT NOT NULL,
-            published_at TEXT NOT NULL
-        )""",
-        "CREATE INDEX IF NOT EXISTS posts_by_tag ON posts (tag)",
-        "CREATE INDEX IF NOT EXISTS events_by_tag ON events (tag) WHERE tag IS NOT NULL",
-    ),
-    # 2: the update inbox. An update is kept from the moment it is fetched until it has been
-    # handled, so one fetched but not handled when the process died is handled on restart;
-    # handled ids stay (without the update) a little longer, so a repeat is answered once.
-    (
-        """CREATE TABLE IF NOT EXISTS inbox (
-            update_id INTEGER PRIMARY KEY,
-            body TEXT,
-            received TEXT NOT NULL,
-            done INTEGER NOT NULL DEFAULT 0
-        )""",
-    ),
-    # 3: facts about the database itself; first, a check value of the salt its user hashes
-    # are made with, so a lost or changed salt is noticed instead of silently orphaning them.
-    ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",),
-    # 4: each user's conversation state (waiting for a question for staff, the last
-    # unanswered question, what each "did you mean" was about), kept across restarts.
-    (
-        """CREATE TABLE IF NOT EXISTS user_state (
-            user_id INTEGER PRIMARY KEY,
-            data BLOB NOT NULL,
-            updated TEXT NOT NULL
-        )""",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 # Handled update ids are remembered this long: Telegram redelivers within minutes.
 INBOX_KEEP = timedelta(days=2)
 
@@ -141,40 +55,6 @@ INBOX_KEEP = timedelta(days=2)
 def utc_now() -> datetime:
     """The current time in UTC (the store's default clock)."""
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Post:
-    """An FAQ card published to the channel; ``tag`` is in its deep link."""
-
-    id: int
-    intent_id: str
-    channel: str
-    message_id: int
-    tag: str
-    published_at: datetime
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Counts over the last ``days`` calendar days (today included, UTC)."""
-
-    days: int
-    questions: int
-    answered: int
-    clarified: int
-    fallbacks: int
-    safety: int
-    answer_rate: float | None
-    fallback_rate: float | None
-    helpful_yes: int
-    helpful_no: int
-    helpful_rate: float | None
-    top_intents: list[tuple[str, int]]
-    sources: dict[str, int]
-    deep_link_tags: list[tuple[str, int]]
-    post_visits: list[tuple[Post, int]]
-    per_day: list[tuple[date, int]]
 
 
 class EventStore:

@@ -23,8 +23,9 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot.analytics.chart import questions_per_day_png
+from bot.analytics.records import Stats
 from bot.analytics.reports import find_gaps, gaps_report, stats_report
-from bot.analytics.store import EventStore, Stats
+from bot.analytics.store import EventStore
 from bot.content.changes import compare, content_counts
 from bot.content.html_text import MAX_MESSAGE_LENGTH, split_message
 from bot.content.knowledge import Knowledge

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 
-from bot.analytics.store import Source
+from bot.analytics.records import Source
 from bot.engine import ReplyKind
 from bot.nlu.units import looks_like_question
 from bot.telegram import keyboards

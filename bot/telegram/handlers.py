@@ -21,7 +21,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import filters
 
-from bot.analytics.store import Source, Vote
+from bot.analytics.records import Source, Vote
 from bot.content.html_text import plain_text, split_message
 from bot.content.knowledge import Knowledge
 from bot.engine import Reply, ReplyKind

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from telegram import CallbackQuery, Message, Update
 
-from bot.analytics.store import Source
+from bot.analytics.records import Source
 from bot.content.html_text import plain_text
 from bot.engine import Reply
 from bot.telegram.context import BotContext

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.analytics.store import EventStore, Source
+from bot.analytics.records import Source
+from bot.analytics.store import EventStore
 from bot.engine import ReplyKind
 
 

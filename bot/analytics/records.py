@@ -1,0 +1,69 @@
+"""What the analytics store takes and gives: where a question came from, what became of a
+vote, a published post, a period's figures; and the errors opening a database can meet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Vote(StrEnum):
+    """What became of a Helpful / Not helpful press."""
+
+    SAVED = "saved"
+    ALREADY = "already"  # this answer has the user's vote already
+    UNKNOWN = "unknown"  # no such answer of this user (forgotten, or someone else's)
+
+
+class Source(StrEnum):
+    """Where a message came from."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    INLINE = "inline"
+    DEEP_LINK = "deep_link"
+    DISCUSSION = "discussion"
+    BUTTON = "button"
+
+
+class SchemaVersionError(RuntimeError):
+    """The database was written by a newer version of the bot than this one."""
+
+
+class SaltMismatchError(RuntimeError):
+    """The analytics salt is not the one the database's user hashes were made with."""
+
+
+@dataclass(frozen=True)
+class Post:
+    """An FAQ card published to the channel; ``tag`` is in its deep link."""
+
+    id: int
+    intent_id: str
+    channel: str
+    message_id: int
+    tag: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counts over the last ``days`` calendar days (today included, UTC)."""
+
+    days: int
+    questions: int
+    answered: int
+    clarified: int
+    fallbacks: int
+    safety: int
+    answer_rate: float | None
+    fallback_rate: float | None
+    helpful_yes: int
+    helpful_no: int
+    helpful_rate: float | None
+    top_intents: list[tuple[str, int]]
+    sources: dict[str, int]
+    deep_link_tags: list[tuple[str, int]]
+    post_visits: list[tuple[Post, int]]
+    per_day: list[tuple[date, int]]
