@@ -1,10 +1,10 @@
 """The analytics database: one row per question, feedback, staff handoffs and channel posts.
 
 SQLite in WAL mode with ``synchronous=NORMAL``: every ``record`` is its own committed
-transaction, so an event whose id was returned survives the process being killed. The schema
-is versioned with ``PRAGMA user_version``; ``schema.MIGRATIONS`` holds the steps, each applied in one
-transaction, so a database from any older version is brought up to date when opened and a
-half-applied step never exists.
+transaction, so an event whose id was returned survives the process being killed. The
+schema is versioned with ``PRAGMA user_version``; ``schema.MIGRATIONS`` holds the steps,
+each applied in one transaction, so a database from any older version is brought up to date
+when opened and a half-applied step never exists.
 
 Privacy: user ids are stored only as a salted HMAC; question text is stored only for questions
 the bot could not answer, after ``redact``, and is deleted after ``retention_days``.
