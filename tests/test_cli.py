@@ -18,8 +18,12 @@ from tests.support.events import record_event
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def run_bot(*args: str, stdin: str = "", cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+def run_bot(
+    *args: str, stdin: str = "", cwd: Path = PROJECT, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` with no Telegram or analytics settings but ``settings``."""
+    unset = ("TELEGRAM_BOT_TOKEN", "ANALYTICS_SALT", "WEBHOOK_URL")
+    env = {k: v for k, v in os.environ.items() if k not in unset} | settings
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
@@ -185,29 +189,17 @@ def test_a_lost_salt_file_stops_the_bot_until_the_new_salt_is_adopted(tmp_path: 
     with EventStore(database, stored_salt(database)) as store:  # the first run
         store.verify_salt()
     database.with_name("bot.sqlite3.salt").unlink()  # lost in a move or a restore
-    env = {k: v for k, v in os.environ.items() if k not in ("ANALYTICS_SALT", "WEBHOOK_URL")}
-    env.update(
-        TELEGRAM_BOT_TOKEN="123:offline",
-        TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot",  # never reached: the check comes first
-        DATABASE_PATH=str(database),
-    )
-
-    def bot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-            cwd=PROJECT,
-            check=False,
-        )
-
-    refused = bot("run")
+    settings = {
+        "TELEGRAM_BOT_TOKEN": "123:offline",
+        # never reached: the salt is checked before anything talks to Telegram
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+        "DATABASE_PATH": str(database),
+    }
+    refused = run_bot("run", **settings)
     assert refused.returncode == 2, refused.stderr
     assert "analytics salt is not the one" in refused.stderr
     assert "adopt-salt" in refused.stderr and "Traceback" not in refused.stderr
-    adopted = bot("adopt-salt")
+    adopted = run_bot("adopt-salt", **settings)
     assert adopted.returncode == 0, adopted.stderr
     assert "can no longer be recognised" in adopted.stdout
     with EventStore(database, stored_salt(database)) as store:
