@@ -71,8 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="SQLite file (default: $DATABASE_PATH, else data/bot.sqlite3)",
     )
-    commands.add_parser(
+    stats = commands.add_parser(
         "stats", parents=[content, database], help="questions and answer rates, 7 and 30 days"
+    )
+    stats.add_argument(
+        "--chart", type=Path, metavar="FILE.png", help="also draw the month's chart into FILE.png"
     )
     commands.add_parser("gaps", parents=[content, database], help="unanswered questions, grouped")
     commands.add_parser(
@@ -107,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return _eval(engine, args.file, args.json)
     if command in ("stats", "gaps"):
-        return _report(engine, command, args.database)
+        return _report(engine, command, args.database, getattr(args, "chart", None))
     if command == "run" or (command is None and os.environ.get(TOKEN_VARIABLE)):
         return _run_telegram(knowledge, content_dir)
     if command is None:
@@ -200,7 +203,10 @@ def _adopt_salt(database: Path | None) -> int:
     return 0
 
 
-def _report(engine: DialogueEngine, command: str, database: Path | None) -> int:
+def _report(
+    engine: DialogueEngine, command: str, database: Path | None, chart: Path | None = None
+) -> int:
+    from bot.analytics.chart import chart_title, month_series, stats_chart_png
     from bot.analytics.reports import as_plain_text, find_gaps, gaps_report, stats_report
     from bot.analytics.store import EventStore
 
@@ -209,12 +215,21 @@ def _report(engine: DialogueEngine, command: str, database: Path | None) -> int:
         return 1
     titles = {intent_id: r.title for intent_id, r in engine.knowledge.responses.items()}
     # Reports only read; the salt matters for hashing new user ids, which never happens here.
+    series = None
     with EventStore(path, salt="read-only-report") as store:
         if command == "stats":
             report = stats_report(store.stats(7), store.stats(30), titles)
+            series = month_series(store, engine.knowledge) if chart else None
         else:
             report = gaps_report(find_gaps(store.unanswered(30), engine), titles)
     print(as_plain_text(report))
+    if chart and series is not None:
+        try:
+            chart.write_bytes(stats_chart_png(series, chart_title(engine.knowledge)))
+        except OSError as exc:
+            print(f"Cannot write the chart to {chart}: {exc}", file=sys.stderr)
+            return 1
+        print(f"Chart written to {chart}")
     return 0
 
 

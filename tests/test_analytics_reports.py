@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import random
-import struct
 import time
-import zlib
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-import pytest
-
-from bot.analytics.chart import BAR, HEIGHT, WIDTH, questions_per_day_png
-from bot.analytics.records import Source, Stats
+from bot.analytics.chart import OUTCOMES, chart_series, stats_chart_png
+from bot.analytics.records import DayOutcomes, Source, Stats
 from bot.analytics.reports import (
     Gap,
     as_plain_text,
@@ -207,66 +205,42 @@ def test_stats_without_votes_say_so_instead_of_a_rate() -> None:
 # -- chart ---------------------------------------------------------------------------------
 
 
-def read_png(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Check the signature, chunk order and CRCs; return width, height and pixel rows."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    position, chunks = 8, []
-    while position < len(data):
-        (length,) = struct.unpack(">I", data[position : position + 4])
-        kind = data[position + 4 : position + 8]
-        body = data[position + 8 : position + 8 + length]
-        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
-        assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
-        chunks.append((kind, body))
-        position += 12 + length
-    kinds = [kind for kind, _ in chunks]
-    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"IDAT" in kinds
-    width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert (depth, colour_type, interlace) == (8, 3, 0)  # 8-bit palette, as drawn
-    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
-    assert len(raw) == height * (width + 1)
-    rows = [raw[y * (width + 1) : (y + 1) * (width + 1)] for y in range(height)]
-    assert all(row[0] == 0 for row in rows)  # filter "none"
-    return width, height, [row[1:] for row in rows]
+def test_chart_numbers_stack_each_days_outcomes_in_the_clinics_time_zone() -> None:
+    clock_time = datetime(2024, 5, 15, 23, 30, tzinfo=UTC)  # already the 16th in Paris
+    with EventStore.in_memory(clock=lambda: clock_time) as store:
+        record_event(store)
+        record_event(store, kind=ReplyKind.FALLBACK, intent_id=None)
+        record_event(store, kind=ReplyKind.SMALLTALK, intent_id="greeting")  # not a question
+        store.save_handoff(staff_chat_id=-1, staff_message_id=1, user_chat_id=5, user_id=5)
+        store.save_handoff(staff_chat_id=-1, staff_message_id=2, user_chat_id=5, user_id=5)
+        days = store.daily_outcomes(3, ZoneInfo("Europe/Paris"))
+        month = store.stats(30)
+    series = chart_series(days, month.top_intents, month.sources, TITLES)
+    assert series.days == ["14 May", "15 May", "16 May"]
+    assert series.outcomes["answered"] == [0, 0, 1]
+    assert series.outcomes["fell_back"] == [0, 0, 1]
+    assert series.outcomes["handed_off"] == [0, 0, 1]  # one question, sent in two parts
+    assert series.answer_rate == [None, None, 50.0]
+    assert series.topics == [("Prices & offers", 1)]
+    assert series.sources == [("private chat", 2)]
 
 
-def bar_heights(rows: list[bytes]) -> list[int]:
-    """Heights of the bars, left to right, from the pixels of the bar colour."""
-    width = len(rows[0])
-    column_heights = [sum(row[x] == BAR for row in rows) for x in range(width)]
-    bars: list[int] = []
-    previous = 0
-    for height in column_heights:
-        if height and not previous:
-            bars.append(height)
-        previous = height
-    return bars
+def test_the_chart_is_a_phone_sized_png_with_its_series_drawn() -> None:
+    from matplotlib.image import imread
+
+    _, month = stats_with_traffic()
+    day = date(2024, 5, 15)
+    days = [DayOutcomes(day - timedelta(days=2 - i), answered=i * 3, fell_back=1) for i in range(3)]
+    png = stats_chart_png(chart_series(days, month.top_intents, month.sources, TITLES), "Demo")
+    pixels = imread(io.BytesIO(png), format="png")
+    assert pixels.shape[:2] == (1050, 800)
+    answered = tuple(int(OUTCOMES["answered"][1][i : i + 2], 16) / 255 for i in (1, 3, 5))
+    coloured = ((abs(pixels[:, :, :3] - answered) < 0.02).all(axis=2)).sum()
+    assert coloured > 2000  # the answered bars (and the topics' bars) are there
 
 
-def days(counts: list[int]) -> list[tuple[date, int]]:
-    return [(date(2024, 5, 1) + timedelta(days=i), count) for i, count in enumerate(counts)]
-
-
-def test_chart_is_a_valid_png_with_one_bar_per_day_in_proportion() -> None:
-    width, height, rows = read_png(questions_per_day_png(days([4, 0, 8, 2, 0, 6, 1])))
-    assert (width, height) == (WIDTH, HEIGHT) == (600, 300)
-    bars = bar_heights(rows)
-    assert len(bars) == 5  # the two days without questions have no bar
-    tallest = bars[1]
-    assert (
-        bars == [pytest.approx(tallest * count / 8, abs=1) for count in (4, 8, 2, 6, 1)]
-        and tallest > 150
-    )
-
-
-@pytest.mark.parametrize("counts", [[0] * 30, [3], [0], [i % 7 for i in range(60)]])
-def test_chart_handles_empty_single_and_long_periods(counts: list[int]) -> None:
-    width, height, rows = read_png(questions_per_day_png(days(counts)))
-    assert (width, height) == (600, 300)
-    assert len(bar_heights(rows)) <= len(counts)
-    if not any(counts):
-        assert bar_heights(rows) == []
-
-
-def test_chart_with_no_days_at_all_is_still_an_image() -> None:
-    assert read_png(questions_per_day_png([], title="x" * 200))[:2] == (600, 300)
+def test_a_chart_with_no_questions_yet_is_still_a_chart() -> None:
+    with EventStore.in_memory() as store:
+        series = chart_series(store.daily_outcomes(30), [], {}, TITLES)
+    assert sum(map(sum, series.outcomes.values())) == 0
+    assert stats_chart_png(series, "x" * 200)[:8] == b"\x89PNG\r\n\x1a\n"

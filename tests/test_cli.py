@@ -126,9 +126,11 @@ def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
             score=10,
             text="gift vouchers?",
         )
-    stats = run_bot("stats", "--database", str(database))
+    chart = tmp_path / "month.png"
+    stats = run_bot("stats", "--database", str(database), "--chart", str(chart))
     assert stats.returncode == 0, stats.stderr
     assert "Questions: 2" in stats.stdout and "<b>" not in stats.stdout
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"written to {chart}" in stats.stdout
     gaps = run_bot("gaps", "--database", str(database))
     assert "gift vouchers?" in gaps.stdout
     missing = run_bot("stats", "--database", str(tmp_path / "none.sqlite3"))

@@ -425,6 +425,8 @@ async def test_weekly_digest_reaches_the_admins(bot: Harness, knowledge: Knowled
     await on_weekly_digest(BotContext(bot.application))
     (digest,) = [p for p in bot.request.sent() if p["chat_id"] == ADMIN]
     assert digest["text"].startswith(knowledge.message("digest_intro"))
+    (chart,) = bot.request.sent("sendPhoto")  # the month's chart comes with it
+    assert chart["chat_id"] == ADMIN
 
 
 async def test_the_daily_purge_clears_questions_kept_in_conversation_state(

@@ -7,6 +7,8 @@ as they do when the bot runs, not straight into ``process_update``.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +19,7 @@ from bot.content.knowledge import Knowledge
 from tests.support.harness import Harness, message_dict, offline_bot
 
 PATIENT_A, PATIENT_B = 101, 202
+ADMIN = 303
 WAIT = 5.0  # far longer than any of these takes; reached only when something hangs
 
 
@@ -73,3 +76,39 @@ async def test_one_chats_updates_are_handled_in_the_order_sent(
     slow.set()
     expected = [knowledge.responses[i].answer for i in ("pricing", "does_it_hurt")]
     assert (await replies_to(running, PATIENT_A, 3))[:2] == expected
+
+
+async def test_drawing_the_stats_chart_does_not_hold_up_patients(
+    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/stats draws its chart in a worker thread: a slow chart delays only that reply."""
+    from bot.telegram import admin
+
+    drawn = admin.stats_chart_png
+    started = threading.Event()
+
+    def slow_chart(*args: Any) -> bytes:
+        started.set()
+        time.sleep(1.5)  # blocks the thread it runs in: the event loop must not be that thread
+        return drawn(*args)
+
+    monkeypatch.setattr(admin, "stats_chart_png", slow_chart)
+    async with offline_bot(knowledge, admin_ids=frozenset({ADMIN})) as bot:
+        await bot.application.start()
+        try:
+            await queue(bot, 1, "/stats", ADMIN)
+            await asyncio.wait_for(asyncio.to_thread(started.wait), WAIT)
+            await queue(bot, 2, "does it hurt", PATIENT_B)
+            replies = await replies_to(bot, PATIENT_B)
+            assert replies == [knowledge.responses["does_it_hurt"].answer]
+            assert bot.request.sent("sendPhoto") == []  # the chart is still being drawn
+            photos = asyncio.wait_for(_photo_sent(bot), WAIT)
+            assert (await photos)["chat_id"] == ADMIN
+        finally:
+            await bot.application.stop()
+
+
+async def _photo_sent(bot: Harness) -> dict[str, Any]:
+    while not bot.request.sent("sendPhoto"):
+        await asyncio.sleep(0.02)
+    return bot.request.sent("sendPhoto")[0]

@@ -67,3 +67,23 @@ class Stats:
     deep_link_tags: list[tuple[str, int]]
     post_visits: list[tuple[Post, int]]
     per_day: list[tuple[date, int]]
+
+
+@dataclass(frozen=True)
+class DayOutcomes:
+    """What became of one day's questions (small talk aside), in the clinic's time zone."""
+
+    day: date
+    answered: int = 0
+    clarified: int = 0  # "did you mean"
+    fell_back: int = 0
+    safety: int = 0
+    handed_off: int = 0  # questions passed to the clinic team
+
+    @property
+    def questions(self) -> int:
+        return self.answered + self.clarified + self.fell_back + self.safety
+
+    @property
+    def answer_rate(self) -> float | None:
+        return self.answered / self.questions if self.questions else None

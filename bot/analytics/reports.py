@@ -26,7 +26,7 @@ _QUOTE_LENGTH = 70
 _TIMES = "\u00d7"  # multiplication sign: "12 times" in the gaps list
 # Words that say how a question is asked rather than what about.
 _QUESTION_WORDS = frozenset({"how", "what", "when", "where", "why", "who", "whom", "whose"})
-_SOURCE_NAMES = {
+SOURCE_NAMES = {
     "private": "private chat",
     "group": "groups",
     "inline": "inline",
@@ -181,7 +181,7 @@ def _window_report(stats: Stats, titles: Mapping[str, str]) -> str:
         ]
     if stats.sources:
         sources = ", ".join(
-            f"{_e(_SOURCE_NAMES.get(source, source))} {count}"
+            f"{_e(SOURCE_NAMES.get(source, source))} {count}"
             for source, count in stats.sources.items()
         )
         lines.append(f"<b>Sources:</b> {sources}")

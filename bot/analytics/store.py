@@ -18,14 +18,16 @@ import os
 import secrets
 import sqlite3
 import threading
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from bot.analytics.records import (
+    DayOutcomes,
     Post,
     SaltMismatchError,
     SchemaVersionError,
@@ -468,6 +470,47 @@ class EventStore:
                 for day in (first_day + timedelta(days=i) for i in range(days))
             ],
         )
+
+    def daily_outcomes(self, days: int, zone: tzinfo = UTC) -> list[DayOutcomes]:
+        """Each of the last ``days`` days (today included) in the clinic's time zone
+        ``zone``, oldest first: its questions by outcome, and the questions handed off."""
+        if days < 1:
+            raise ValueError("a window must be at least one day")
+        today = self._now().astimezone(zone).date()
+        first_day = today - timedelta(days=days - 1)
+        bounds = (
+            self._timestamp(datetime.combine(first_day, time(), zone)),
+            self._timestamp(datetime.combine(today + timedelta(days=1), time(), zone)),
+        )
+        with self._lock:
+            events = self._db.execute(
+                "SELECT time, decision FROM events WHERE time >= ? AND time < ? AND decision != ?",
+                (*bounds, ReplyKind.SMALLTALK.value),
+            ).fetchall()
+            # A long question is sent to staff in parts, one row each, in the same moment.
+            handoffs = self._db.execute(
+                "SELECT DISTINCT user_hash, substr(created_at, 1, 19) FROM handoffs"
+                " WHERE created_at >= ? AND created_at < ?",
+                bounds,
+            ).fetchall()
+        counts: dict[date, Counter[str]] = defaultdict(Counter)
+        for moment, decision in events:
+            counts[datetime.fromisoformat(moment).astimezone(zone).date()][decision] += 1
+        for _, moment in handoffs:
+            moment_utc = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+            counts[moment_utc.astimezone(zone).date()]["handoff"] += 1
+        days_shown = (first_day + timedelta(days=i) for i in range(days))
+        return [
+            DayOutcomes(
+                day,
+                answered=counts[day][ReplyKind.ANSWER.value],
+                clarified=counts[day][ReplyKind.CLARIFY.value],
+                fell_back=counts[day][ReplyKind.FALLBACK.value],
+                safety=counts[day][ReplyKind.SAFETY.value],
+                handed_off=counts[day]["handoff"],
+            )
+            for day in days_shown
+        ]
 
     def unanswered(self, days: int = 30) -> list[str]:
         """Stored (redacted) texts of unanswered questions in the window, newest first."""

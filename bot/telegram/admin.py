@@ -22,7 +22,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
-from bot.analytics.chart import questions_per_day_png
+from bot.analytics.chart import chart_title, month_series, stats_chart_png
 from bot.analytics.records import Stats
 from bot.analytics.reports import find_gaps, gaps_report, stats_report
 from bot.analytics.store import EventStore
@@ -84,7 +84,7 @@ async def gaps_text(context: BotContext) -> str:
 
 @admin_only
 async def on_stats(update: Update, context: BotContext) -> None:
-    """Questions, answer and helpful rates, sources and posts; with a chart of questions per day."""
+    """Questions, answer and helpful rates, sources and posts; then the chart of the month."""
     message = update.effective_message
     if message is None:
         return
@@ -93,8 +93,16 @@ async def on_stats(update: Update, context: BotContext) -> None:
     report = stats_report(week, month, titles(context.engine.knowledge))
     for part in split_message(report):
         await message.reply_text(part)
-    chart = questions_per_day_png(month.per_day)
-    await message.reply_photo(chart, caption="Questions per day, last 30 days")
+    caption = chart_title(context.engine.knowledge)
+    await message.reply_photo(await stats_chart(context), caption=caption)
+
+
+async def stats_chart(context: BotContext) -> bytes:
+    """The chart PNG: its numbers read in the database thread, drawn in a worker thread, so
+    other patients are answered meanwhile."""
+    database, knowledge = context.database, context.engine.knowledge
+    series = await database.call(month_series, database.store, knowledge)
+    return await asyncio.to_thread(stats_chart_png, series, chart_title(knowledge))
 
 
 @admin_only
@@ -301,10 +309,14 @@ async def on_weekly_digest(context: BotContext) -> None:
     knowledge = context.engine.knowledge
     stats, gaps = await stats_text(context), await gaps_text(context)
     text = f"{knowledge.message('digest_intro')}\n\n{stats}\n\n{gaps}"
+    if not context.settings.admin_ids:
+        return
+    chart = await stats_chart(context)
     for admin_id in context.settings.admin_ids:
         try:
             for part in split_message(text):
                 await context.bot.send_message(admin_id, part)
+            await context.bot.send_photo(admin_id, chart, caption=chart_title(knowledge))
         except TelegramError:
             log.warning("could not send the weekly digest to an admin", exc_info=True)
 

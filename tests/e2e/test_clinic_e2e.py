@@ -176,7 +176,7 @@ def test_stats_and_gaps_show_these_events(clinic: Clinic, emu: BotApiEmulator) -
     stats = emu.wait_for_message(admin_chat)["text"]
     assert "post" in stats and "Helpful" in stats
     chart = emu.wait_for_message(admin_chat, predicate=lambda m: "photo" in m)
-    assert chart["caption"] == "Questions per day, last 30 days"
+    assert chart["caption"] == "Willow Lane Acupuncture (demo): the last 30 days"
     emu.send_text(clinic.admin, admin_chat, "/gaps")
     assert UNANSWERED in emu.wait_for_message(admin_chat)["text"]
 
