@@ -284,6 +284,10 @@ class DialogueEngine:
             self._suggestions(self.knowledge.popular_topics),
         )
 
+    def is_safety_question(self, text: str) -> bool:
+        """Whether the safety screen takes ``text`` (a practitioner, never a topic, answers)."""
+        return self.safety.flags(self.normalizer.read(text))
+
     def words_of(self, text: str) -> list[str]:
         """The words of ``text`` as the matcher reads them: typos corrected against the
         content's vocabulary, plurals folded, synonyms replaced."""

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from bot.telegram.keyboards import Answer, Feedback, Handoff, NoneOfThese, Publish, Topics
+from bot.telegram.keyboards import (
+    Answer,
+    Feedback,
+    Handoff,
+    NoneOfThese,
+    Publish,
+    Teach,
+    Topics,
+    Unlearn,
+)
 
-KINDS = (Answer, NoneOfThese, Topics, Feedback, Handoff, Publish)
+KINDS = (Answer, NoneOfThese, Topics, Feedback, Handoff, Publish, Teach, Unlearn)
 BUTTONS = (
     Answer("pricing"),
     NoneOfThese(),
@@ -19,6 +28,10 @@ BUTTONS = (
     Handoff("new"),
     Publish("pricing"),
     Publish(None),
+    Teach("add", 0),
+    Teach("out", 9),
+    Teach("skip", 999),
+    Unlearn(123_456_789),
 )
 
 

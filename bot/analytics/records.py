@@ -87,3 +87,13 @@ class DayOutcomes:
     @property
     def answer_rate(self) -> float | None:
         return self.answered / self.questions if self.questions else None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A phrasing an admin taught: ``intent_id`` is a topic, or out_of_scope ("not ours")."""
+
+    id: int
+    text: str
+    intent_id: str
+    added_at: datetime

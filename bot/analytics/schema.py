@@ -71,5 +71,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated TEXT NOT NULL
         )""",
     ),
+    # 5: phrasings an admin taught from the unanswered questions (/gaps): an intent id, or
+    # out_of_scope for "not ours"; the matcher learns them like the content's examples.
+    (
+        """CREATE TABLE IF NOT EXISTS learned (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            text TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            added_by TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

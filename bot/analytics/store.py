@@ -28,6 +28,7 @@ from typing import Self
 
 from bot.analytics.records import (
     DayOutcomes,
+    Learned,
     Post,
     SaltMismatchError,
     SchemaVersionError,
@@ -350,6 +351,43 @@ class EventStore:
                 (staff_chat_id, staff_message_id),
             ).fetchone()
         return None if row is None else int(row[0])
+
+    # -- learned phrasings ------------------------------------------------------------------
+
+    def add_learned(self, text: str, intent_id: str, user_id: int) -> Learned:
+        """Keep a phrasing an admin taught (redacted like any stored question)."""
+        added_at = self._now()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO learned (text, intent, added_by, added_at) VALUES (?, ?, ?, ?)",
+                (
+                    redact(text).strip(),
+                    intent_id,
+                    self.user_hash(user_id),
+                    self._timestamp(added_at),
+                ),
+            )
+        assert cursor.lastrowid is not None
+        return Learned(cursor.lastrowid, redact(text).strip(), intent_id, added_at)
+
+    def learned(self) -> list[Learned]:
+        """Every taught phrasing, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, text, intent, added_at FROM learned ORDER BY id DESC"
+            ).fetchall()
+        return [Learned(int(i), str(t), str(n), datetime.fromisoformat(a)) for i, t, n, a in rows]
+
+    def forget_learned(self, learned_id: int) -> Learned | None:
+        """Undo one taught phrasing; None when it is gone already."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT id, text, intent, added_at FROM learned WHERE id = ?", (learned_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM learned WHERE id = ?", (learned_id,))
+        return Learned(int(row[0]), str(row[1]), str(row[2]), datetime.fromisoformat(row[3]))
 
     # -- channel posts ---------------------------------------------------------------------
 

@@ -81,6 +81,19 @@ MESSAGES: dict[str, frozenset[str]] = {
         "admin_reload_suspect": (),
         "admin_database_damaged": ("path",),
         "digest_intro": (),
+        # teaching from the gaps (admins)
+        "gaps_card": ("count", "examples", "nearest"),
+        "gaps_add": ("topic",),
+        "gaps_not_ours": (),
+        "gaps_skip": (),
+        "gaps_taught": ("count", "topic"),
+        "gaps_refused": ("reasons",),
+        "gaps_skipped": (),
+        "gaps_done": (),
+        "learned_none": (),
+        "learned_intro": (),
+        "learned_undo": ("number",),
+        "learned_undone": ("text", "topic"),
     }.items()
 }
 # Said only when the content uses the feature: "we don't offer that" needs not_offered

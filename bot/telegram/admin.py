@@ -17,27 +17,31 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot.analytics.chart import chart_title, month_series, stats_chart_png
-from bot.analytics.records import Stats
+from bot.analytics.learning import lesson_problem, with_lessons
+from bot.analytics.records import Learned, Stats
 from bot.analytics.reports import find_gaps, gaps_report, stats_report
 from bot.analytics.store import EventStore
 from bot.content.changes import compare, content_counts
-from bot.content.html_text import MAX_MESSAGE_LENGTH, split_message
+from bot.content.html_text import MAX_MESSAGE_LENGTH, plain_text, split_message
 from bot.content.knowledge import Knowledge
 from bot.content.loader import check_content
 from bot.content.messages import Html
 from bot.content.problems import Severity
 from bot.engine import DialogueEngine
+from bot.nlu.classifier import OUT_OF_SCOPE
 from bot.telegram import keyboards
-from bot.telegram.context import BotContext
-from bot.telegram.services import is_admin, pressed_button
+from bot.telegram.context import BotContext, GapCard
+from bot.telegram.services import is_admin, pressed_button, toast
 
 log = logging.getLogger(__name__)
+_MAX_LEARNED_SHOWN = 20
 # Conversation-state entries that hold a patient's words.
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 _MAX_LISTED_PROBLEMS = 25
@@ -107,10 +111,151 @@ async def stats_chart(context: BotContext) -> bytes:
 
 @admin_only
 async def on_gaps(update: Update, context: BotContext) -> None:
-    """What people asked that the bot could not answer, most frequent first."""
-    if update.effective_message:
-        for part in split_message(await gaps_text(context)):
-            await update.effective_message.reply_text(part)
+    """What people asked that the bot could not answer, most frequent first; then each group
+    in turn, to teach: add it to its closest topic, mark it not ours, or skip it."""
+    message = update.effective_message
+    if message is None:
+        return
+    engine, database = context.engine, context.database
+    gaps = find_gaps(await database.call(database.store.unanswered, 30), engine)
+    for part in split_message(gaps_report(gaps, titles(engine.knowledge))):
+        await message.reply_text(part)
+    context.user.review = [
+        GapCard(tuple(gap.examples), gap.nearest_intent, gap.count) for gap in gaps
+    ]
+    if gaps:
+        await _show_card(message, context, 0)
+
+
+async def _show_card(message: Message, context: BotContext, index: int) -> None:
+    knowledge = context.engine.knowledge
+    review = context.user.review
+    if index >= len(review):
+        await message.reply_text(knowledge.message("gaps_done"))
+        return
+    card = review[index]
+    known = card.nearest is not None and card.nearest in knowledge.responses
+    nearest = knowledge.title(card.nearest) if known and card.nearest else "none"
+    examples = "\n".join(f"\u2022 {example}" for example in card.examples)
+    text = knowledge.say("gaps_card", count=card.count, examples=examples, nearest=nearest)
+    buttons = []
+    if known:
+        label = knowledge.say("gaps_add", topic=nearest)
+        buttons.append(keyboards.button(plain_text(label)[:60], keyboards.Teach("add", index)))
+    buttons.append(
+        keyboards.button(knowledge.message("gaps_not_ours"), keyboards.Teach("out", index))
+    )
+    buttons.append(keyboards.button(knowledge.message("gaps_skip"), keyboards.Teach("skip", index)))
+    await message.reply_text(text, reply_markup=InlineKeyboardMarkup([[b] for b in buttons]))
+
+
+async def on_teach_button(update: Update, context: BotContext) -> None:
+    """Add to <topic> / Not ours / Skip under a /gaps group; admins only."""
+    pressed = await pressed_button(update, context, keyboards.Teach.parse)
+    if pressed is None:
+        return
+    query, message, data = pressed
+    knowledge = context.engine.knowledge
+    review = context.user.review
+    if not is_admin(update, context) or data.index >= len(review):
+        await query.answer(toast(knowledge.message("stale_button")))
+        return
+    await query.answer()
+    try:
+        await message.edit_reply_markup(reply_markup=None)  # each group is decided once
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+        return  # a double tap: the first press is teaching already
+    card = review[data.index]
+    if data.action == "skip":
+        await message.reply_text(knowledge.message("gaps_skipped"))
+    else:
+        intent_id = card.nearest if data.action == "add" else OUT_OF_SCOPE
+        await message.reply_text(await _teach(context, card, intent_id, query.from_user.id))
+    await _show_card(message, context, data.index + 1)
+
+
+async def _teach(context: BotContext, card: GapCard, intent_id: str | None, user_id: int) -> str:
+    """Keep the group's phrasings as examples of ``intent_id`` and retrain; say what happened."""
+    engine, database = context.engine, context.database
+    knowledge = engine.knowledge
+    taught, refused = 0, []
+    for text in card.examples:
+        problem = lesson_problem(engine, text, intent_id or "")
+        if problem is None and intent_id is not None:
+            await database.call(database.store.add_learned, text, intent_id, user_id)
+            taught += 1
+        elif problem is not None:
+            refused.append(f'"{text}" ({problem})')
+    said = []
+    if taught:
+        await retrain(context)
+        topic = "not ours" if intent_id == OUT_OF_SCOPE else knowledge.title(str(intent_id))
+        said.append(knowledge.say("gaps_taught", count=taught, topic=topic))
+    if refused:
+        said.append(knowledge.say("gaps_refused", reasons="; ".join(refused)))
+    log.info("taught %d phrasing(s) from the gaps, %d refused", taught, len(refused))
+    return "\n".join(said)
+
+
+async def retrain(context: BotContext) -> None:
+    """Train the matcher on the content and every taught phrasing, off the event loop (the
+    old engine answers meanwhile), then swap it in."""
+    database = context.database
+    lessons = await database.call(database.store.learned)
+    merged = with_lessons(context.bot_data.content, lessons)
+    context.bot_data.engine = await asyncio.to_thread(DialogueEngine, merged)
+
+
+@admin_only
+async def on_learned(update: Update, context: BotContext) -> None:
+    """What admins taught from the gaps, newest first, each with an Undo button."""
+    message = update.effective_message
+    if message is None:
+        return
+    knowledge, database = context.engine.knowledge, context.database
+    lessons = (await database.call(database.store.learned))[:_MAX_LEARNED_SHOWN]
+    if not lessons:
+        await message.reply_text(knowledge.message("learned_none"))
+        return
+    lines = [knowledge.message("learned_intro"), ""]
+    for number, lesson in enumerate(lessons, start=1):
+        said = html.escape(lesson.text, quote=False)
+        lines.append(f"{number}. {said} \u2192 {html.escape(_topic_name(knowledge, lesson))}")
+    undo = [
+        keyboards.button(knowledge.say("learned_undo", number=n), keyboards.Unlearn(lesson.id))
+        for n, lesson in enumerate(lessons, start=1)
+    ]
+    rows = [undo[i : i + 4] for i in range(0, len(undo), 4)]
+    await message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def on_unlearn_button(update: Update, context: BotContext) -> None:
+    """Undo one taught phrasing and retrain; admins only."""
+    pressed = await pressed_button(update, context, keyboards.Unlearn.parse)
+    if pressed is None:
+        return
+    query, message, data = pressed
+    knowledge, database = context.engine.knowledge, context.database
+    if not is_admin(update, context):
+        await query.answer(toast(knowledge.message("admin_only")))
+        return
+    lesson = await database.call(database.store.forget_learned, data.learned_id)
+    if lesson is None:  # undone already (a double tap, or another admin)
+        await query.answer(toast(knowledge.message("stale_button")))
+        return
+    await query.answer()
+    await retrain(context)
+    topic = _topic_name(knowledge, lesson)
+    await message.reply_text(knowledge.say("learned_undone", text=lesson.text, topic=topic))
+
+
+def _topic_name(knowledge: Knowledge, lesson: Learned) -> str:
+    if lesson.intent_id == OUT_OF_SCOPE:
+        return "not ours"
+    known = lesson.intent_id in knowledge.responses
+    return knowledge.title(lesson.intent_id) if known else lesson.intent_id
 
 
 @admin_only
@@ -119,7 +264,7 @@ async def on_reload(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    current = context.engine.knowledge
+    current = context.bot_data.content  # compared file to file: taught phrasings aside
     # Reading the files and training the matcher take seconds when the content changed:
     # off the event loop, so other users are answered meanwhile (by the old engine).
     knowledge, problems = await asyncio.to_thread(check_content, context.bot_data.content_dir)
@@ -143,7 +288,8 @@ async def on_reload(update: Update, context: BotContext) -> None:
         log.warning("reload refused: the new content lost entries")
         await message.reply_text(f"{current.message('admin_reload_suspect')}\n\n{listed}")
         return
-    context.bot_data.engine = await asyncio.to_thread(DialogueEngine, knowledge)
+    context.bot_data.content = knowledge
+    await retrain(context)
     log.info("content reloaded: %d intents", len(knowledge.intents))
     try:
         await set_command_menus(context.bot, knowledge, context.settings.admin_ids)

@@ -29,6 +29,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
+from bot.analytics.learning import with_lessons
 from bot.analytics.store import MEMORY, EventStore
 from bot.content.knowledge import Knowledge
 from bot.content.settings import clinic_zone
@@ -114,10 +115,12 @@ def build_application(
         builder = builder.get_updates_request(watch)
     application: BotApplication = builder.build()
     shared = application.bot_data
-    shared.engine = DialogueEngine(knowledge)
     shared.settings = settings
     shared.content_dir = content_dir or default_content_dir()
     shared.database = DatabaseWorker(store or _open_store(settings, application))
+    shared.content = knowledge
+    # The phrasings admins taught from /gaps join the content's examples.
+    shared.engine = DialogueEngine(with_lessons(knowledge, shared.database.store.learned()))
     updates.database = state.database = shared.database
 
     # Commands run once, when sent: an edited "/start pricing" or "/stats" is not a new request
@@ -139,6 +142,7 @@ def build_application(
         CommandHandler("reload", admin.on_reload, filters=new & private),
         CommandHandler("post", admin.on_post, filters=new & private),
         CommandHandler("posts", admin.on_posts, filters=new & private),
+        CommandHandler("learned", admin.on_learned, filters=new & private),
         # 2. buttons: one handler per kind, by its anchored pattern (keyboards.py); anything
         # else (an older bot's buttons, forged data) gets a polite "out of date"
         CallbackQueryHandler(handlers.on_answer_button, pattern=keyboards.Answer.PATTERN),
@@ -147,6 +151,8 @@ def build_application(
         CallbackQueryHandler(handlers.on_feedback_button, pattern=keyboards.Feedback.PATTERN),
         CallbackQueryHandler(handoff.on_handoff_button, pattern=keyboards.Handoff.PATTERN),
         CallbackQueryHandler(admin.on_publish_button, pattern=keyboards.Publish.PATTERN),
+        CallbackQueryHandler(admin.on_teach_button, pattern=keyboards.Teach.PATTERN),
+        CallbackQueryHandler(admin.on_unlearn_button, pattern=keyboards.Unlearn.PATTERN),
         CallbackQueryHandler(handlers.on_stale_button),
         # 3. inline mode
         InlineQueryHandler(handlers.on_inline_query),

@@ -22,6 +22,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.analytics.background import DatabaseWorker
+from bot.content.knowledge import Knowledge
 from bot.engine import DialogueEngine
 from bot.telegram.settings import BotSettings
 
@@ -34,6 +35,7 @@ class BotData:
     """The services of the running bot; ``build_application`` sets them all."""
 
     engine: DialogueEngine  # swapped by /reload: never keep a reference across updates
+    content: Knowledge  # the content files' knowledge, before the phrasings taught in /gaps
     database: DatabaseWorker  # every call through its own thread, never on the event loop
     settings: BotSettings
     content_dir: Path  # where /reload reads the content from
@@ -43,6 +45,15 @@ class BotData:
         self.staff_unreachable = False  # the staff chat failed: no "Talk to a person"
         self.store_damaged: str | None = None  # why the database could not be opened
         self.token_rejected = False  # Telegram answered 401 while running
+
+
+@dataclass(frozen=True)
+class GapCard:
+    """One group of unanswered questions, as /gaps showed it to an admin."""
+
+    examples: tuple[str, ...]
+    nearest: str | None  # the closest topic's id
+    count: int
 
 
 @dataclass
@@ -55,6 +66,8 @@ class UserData:
     last_unanswered: str | None = None
     # "did you mean" message id -> the question it was about, for its "None of these".
     clarified: dict[int, str] = field(default_factory=dict)
+    # An admin's /gaps review: the groups shown, in order (their patients' words, redacted).
+    review: list[GapCard] = field(default_factory=list)
 
     def await_question(self) -> None:
         self.awaiting_since = time.time()
@@ -71,9 +84,10 @@ class UserData:
 
     def drop_questions(self) -> bool:
         """Forget the patients' words kept here (the daily purge); whether there were any."""
-        had = self.last_unanswered is not None or bool(self.clarified)
+        had = self.last_unanswered is not None or bool(self.clarified) or bool(self.review)
         self.last_unanswered = None
         self.clarified = {}
+        self.review = []
         return had
 
     def clear(self) -> None:

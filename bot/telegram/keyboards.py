@@ -8,6 +8,8 @@ Each kind of button has a class: ``pack()`` makes its callback data (at most 64 
   ``t``, ``t:<n>``   Topics: categories / one      ``f:<event>:y|n``  Feedback: helpful?
   ``h``, ``h:send``, ``h:new``  Handoff: talk to a person
   ``p:<intent_id>``, ``p:cancel``  Publish: admin's channel post, or not
+  ``g:add|out|skip:<n>``  Teach: the n-th group of /gaps to its nearest topic, as not ours,
+                     or skipped          ``u:<id>``  Unlearn: undo a taught phrasing
 """
 
 from __future__ import annotations
@@ -127,9 +129,51 @@ class Publish:
         return cls(None if match.group(1) == cls._CANCEL else match.group(1))
 
 
-def button(
-    label: str, data: Answer | NoneOfThese | Topics | Feedback | Handoff | Publish
-) -> InlineKeyboardButton:
+TeachAction = Literal["add", "out", "skip"]
+
+
+@dataclass(frozen=True)
+class Teach:
+    """An admin's choice for the ``index``-th group of unanswered questions in /gaps."""
+
+    action: TeachAction
+    index: int
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^g:(add|out|skip):(\d{1,3})$")
+
+    def pack(self) -> str:
+        return f"g:{self.action}:{self.index}"
+
+    @classmethod
+    def parse(cls, data: str) -> Teach | None:
+        match = cls.PATTERN.match(data)
+        if not match:
+            return None
+        action: TeachAction = (
+            "add" if match.group(1) == "add" else "out" if match.group(1) == "out" else "skip"
+        )
+        return cls(action, int(match.group(2)))
+
+
+@dataclass(frozen=True)
+class Unlearn:
+    """Undo one taught phrasing (its id in the database)."""
+
+    learned_id: int
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^u:(\d{1,18})$")
+
+    def pack(self) -> str:
+        return f"u:{self.learned_id}"
+
+    @classmethod
+    def parse(cls, data: str) -> Unlearn | None:
+        match = cls.PATTERN.match(data)
+        return cls(int(match.group(1))) if match else None
+
+
+ButtonData = Answer | NoneOfThese | Topics | Feedback | Handoff | Publish | Teach | Unlearn
+
+
+def button(label: str, data: ButtonData) -> InlineKeyboardButton:
     """A callback button of one of the kinds above."""
     return InlineKeyboardButton(label, callback_data=data.pack())
 
