@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         "--chart", type=Path, metavar="FILE.png", help="also draw the month's chart into FILE.png"
     )
     commands.add_parser("gaps", parents=[content, database], help="unanswered questions, grouped")
+    learned = commands.add_parser(
+        "learned",
+        parents=[content, database],
+        help="what admins taught from /gaps: list it, or export it into the content files",
+    )
+    learned.add_argument("action", choices=("list", "export"))
     commands.add_parser(
         "adopt-salt",
         parents=[database],
@@ -109,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("eval needs a FILE or --cv K", file=sys.stderr)
             return 2
         return _eval(engine, args.file, args.json)
+    if command == "learned":
+        return _learned(knowledge, content_dir, args.action, args.database)
     if command in ("stats", "gaps"):
         return _report(engine, command, args.database, getattr(args, "chart", None))
     if command == "run" or (command is None and os.environ.get(TOKEN_VARIABLE)):
@@ -199,6 +207,37 @@ def _adopt_salt(database: Path | None) -> int:
         f"{path} now goes with the current analytics salt. Users recorded before can no longer "
         "be recognised: /forget finds nothing of theirs and their old feedback buttons are "
         "out of date."
+    )
+    return 0
+
+
+def _learned(knowledge: Knowledge, content_dir: Path, action: str, database: Path | None) -> int:
+    """List the taught phrasings, or write them into the content files and let them go from
+    the database (the files stay the source of truth)."""
+    from bot.analytics.learning import ExportError, export_lessons
+    from bot.analytics.store import EventStore
+
+    path = _database_path(database)
+    if path is None:
+        return 1
+    with EventStore(path, salt="read-only-report") as store:
+        lessons = store.learned()
+        if action == "list":
+            for lesson in lessons:
+                when = f"{lesson.added_at:%Y-%m-%d}"
+                print(f"{lesson.id:>5}  {when}  {lesson.intent_id:<24} {lesson.text}")
+            print(f"{len(lessons)} taught phrasing(s)")
+            return 0
+        try:
+            exported = export_lessons(knowledge, lessons)
+        except ExportError as exc:
+            print(f"Nothing exported: {exc}", file=sys.stderr)
+            return 2
+        for learned_id in exported:
+            store.forget_learned(learned_id)
+    print(
+        f"{len(exported)} phrasing(s) written into {content_dir} and removed from the database; "
+        "run 'python -m bot validate', then /reload"
     )
     return 0
 

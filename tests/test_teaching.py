@@ -4,16 +4,22 @@ Undo takes it back; safety questions and conflicting phrasings are refused."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.analytics.learning import lesson_problem, with_lessons
 from bot.analytics.records import Learned
+from bot.analytics.store import EventStore
 from bot.content.knowledge import Knowledge
+from bot.content.loader import load_knowledge
 from bot.engine import DialogueEngine, ReplyKind
 from bot.nlu.classifier import OUT_OF_SCOPE
+from tests.conftest import copy_shipped_content
 from tests.support.harness import Harness, offline_bot
+from tests.test_cli import run_bot
 
 ADMIN, PATIENT = 9001, 42
 QUESTION = "is the clinic dog friendly"
@@ -96,8 +102,6 @@ def test_safety_questions_and_conflicting_phrasings_are_not_taught(engine: Dialo
 
 
 def test_the_older_lesson_wins_when_two_disagree(knowledge: Knowledge) -> None:
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
     merged = with_lessons(
         knowledge,
@@ -106,3 +110,52 @@ def test_the_older_lesson_wins_when_two_disagree(knowledge: Knowledge) -> None:
     examples = [e.text for e in merged.intents["location_hours"].examples]
     assert QUESTION in examples and QUESTION not in [e.text for e in merged.out_of_scope]
     assert DialogueEngine(merged).respond(QUESTION).kind is ReplyKind.ANSWER
+
+
+def test_export_writes_taught_phrasings_into_the_content_keeping_its_comments(
+    tmp_path: Path,
+) -> None:
+    content = copy_shipped_content(tmp_path / "content")
+    database = tmp_path / "bot.sqlite3"
+    with EventStore(database, "s") as store:
+        store.add_learned(QUESTION, "location_hours", ADMIN)
+        store.add_learned("what is the wifi password", OUT_OF_SCOPE, ADMIN)
+    visit = content / "intents" / "your_visit.yaml"
+    before = visit.read_text().splitlines()
+    listed = run_bot("learned", "list", "--database", str(database), "--content", str(content))
+    assert (
+        listed.returncode == 0 and "location_hours" in listed.stdout and QUESTION in listed.stdout
+    )
+
+    exported = run_bot("learned", "export", "--database", str(database), "--content", str(content))
+    assert exported.returncode == 0, exported.stderr
+    after = visit.read_text().splitlines()
+    assert [line for line in after if line not in before] == [f"      - {QUESTION}"]
+    assert [line for line in before if line.startswith("#")] == [
+        line for line in after if line.startswith("#")
+    ]  # comments kept
+    assert (
+        "  - what is the wifi password" in (content / "intents" / "out_of_scope.yaml").read_text()
+    )
+    knowledge = load_knowledge(content)  # validates
+    assert QUESTION in [e.text for e in knowledge.intents["location_hours"].examples]
+    with EventStore(database, "s") as store:
+        assert store.learned() == []  # the files are the source of truth again
+
+
+def test_an_export_that_cannot_write_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A content folder the bot may not write (read-only, or mounted so): a clear message,
+    the files untouched and every taught phrasing still in the database."""
+    from bot.analytics import learning
+
+    content = copy_shipped_content(tmp_path / "content")
+    knowledge = load_knowledge(content)
+    visit = content / "intents" / "your_visit.yaml"
+    before = visit.read_text()
+    lesson = Learned(1, QUESTION, "location_hours", datetime.now(UTC))
+    monkeypatch.setattr(learning.os, "access", lambda path, mode: Path(path) != visit)
+    with pytest.raises(learning.ExportError, match="not writable, so nothing was exported"):
+        learning.export_lessons(knowledge, [lesson])
+    assert visit.read_text() == before

@@ -8,9 +8,11 @@ content's knowledge each time the matcher trains (``with_lessons``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bot.analytics.records import Learned
 from bot.content.knowledge import Example, Knowledge, freeze
@@ -77,3 +79,67 @@ def _owners(knowledge: Knowledge) -> dict[str, str]:
     for example in (*knowledge.out_of_scope, *knowledge.not_offered):
         owners.setdefault(" ".join(basic_tokens(example.text)), OUT_OF_SCOPE)
     return owners
+
+
+class ExportError(RuntimeError):
+    """The taught phrasings could not be written into the content files (nothing was lost)."""
+
+
+def export_lessons(knowledge: Knowledge, lessons: Iterable[Learned]) -> list[int]:
+    """Write each lesson into the content file of its intent (``out_of_scope`` lessons into the
+    file holding the out-of-scope list), as the last example there, keeping the files'
+    comments, order and formatting (ruamel.yaml round trip); return the ids written.
+
+    Lessons that the content already has (or that no longer fit it) are returned too: they
+    need not stay in the database. ExportError names a file that cannot be written; files
+    are written only when every one of them could be read.
+    """
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round trip: comments, order and quoting stay as the clinic wrote them
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    owners = _owners(knowledge)
+    documents: dict[Path, Any] = {}
+    written: list[int] = []
+    for lesson in sorted(lessons, key=lambda learned: learned.id):
+        key = " ".join(basic_tokens(lesson.text))
+        target = _file_of(knowledge, lesson.intent_id)
+        if key in owners or target is None:
+            written.append(lesson.id)  # nothing to add: it is known, or its topic is gone
+            continue
+        if target not in documents:
+            try:
+                documents[target] = yaml.load(target.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ExportError(f"{target}: cannot read it ({exc})") from exc
+        _examples_of(documents[target], lesson.intent_id).append(lesson.text)
+        owners[key] = lesson.intent_id
+        written.append(lesson.id)
+    for path in documents:
+        if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+            raise ExportError(f"{path}: not writable, so nothing was exported")
+    for path, document in documents.items():
+        temporary = path.with_name(f".{path.name}.export")
+        with temporary.open("w", encoding="utf-8") as file:
+            yaml.dump(document, file)
+        temporary.replace(path)  # whole or not at all
+    return written
+
+
+def _file_of(knowledge: Knowledge, intent_id: str) -> Path | None:
+    if intent_id == OUT_OF_SCOPE:
+        sources = [e.source.file for e in knowledge.out_of_scope if e.source.file.is_file()]
+        return sources[0] if sources else None
+    intent = knowledge.intents.get(intent_id)
+    return intent.source.file if intent is not None and intent.source.file.is_file() else None
+
+
+def _examples_of(document: Any, intent_id: str) -> Any:
+    if intent_id == OUT_OF_SCOPE:
+        return document["out_of_scope"]
+    for intent in document["intents"]:
+        if intent.get("id") == intent_id:
+            return intent["examples"]
+    raise ExportError(f"intent {intent_id!r} is not in its file any more: run validate")
