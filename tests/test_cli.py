@@ -124,7 +124,7 @@ def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
             kind=ReplyKind.FALLBACK,
             intent_id=None,
             score=10,
-            text="gift vouchers?",
+            text="do you sell skincare products?",
         )
     chart = tmp_path / "month.png"
     stats = run_bot("stats", "--database", str(database), "--chart", str(chart))
@@ -132,7 +132,7 @@ def test_stats_and_gaps_in_the_terminal(tmp_path: Path) -> None:
     assert "Questions: 2" in stats.stdout and "<b>" not in stats.stdout
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"written to {chart}" in stats.stdout
     gaps = run_bot("gaps", "--database", str(database))
-    assert "gift vouchers?" in gaps.stdout
+    assert "do you sell skincare products?" in gaps.stdout
     missing = run_bot("stats", "--database", str(tmp_path / "none.sqlite3"))
     assert missing.returncode == 1 and "No database" in missing.stderr
 

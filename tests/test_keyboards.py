@@ -11,11 +11,24 @@ from bot.telegram.keyboards import (
     NoneOfThese,
     Publish,
     Teach,
+    TeachMenu,
+    TeachTo,
     Topics,
     Unlearn,
 )
 
-KINDS = (Answer, NoneOfThese, Topics, Feedback, Handoff, Publish, Teach, Unlearn)
+KINDS = (
+    Answer,
+    NoneOfThese,
+    Topics,
+    Feedback,
+    Handoff,
+    Publish,
+    Teach,
+    TeachMenu,
+    TeachTo,
+    Unlearn,
+)
 BUTTONS = (
     Answer("pricing"),
     NoneOfThese(),
@@ -31,6 +44,10 @@ BUTTONS = (
     Teach("add", 0),
     Teach("out", 9),
     Teach("skip", 999),
+    Teach("todo", 1),
+    Teach("other", 2),
+    TeachMenu(3, 1),
+    TeachTo(3, "location_hours"),
     Unlearn(123_456_789),
 )
 

@@ -79,6 +79,34 @@ async def test_one_tap_teaches_the_nearest_topic_and_undo_takes_it_back(
     assert bot.store.learned() == []  # a second Undo: a toast, nothing else
 
 
+async def test_another_topic_and_an_answer_to_write_later(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    await bot.text(QUESTION, user_id=PATIENT)
+    await bot.text("/gaps", user_id=ADMIN)
+    card = bot.request.sent()[-1]
+    labels = [b["text"] for b in buttons(card)]
+    assert labels[1:] == ["Another topic…", "Not ours", "Write an answer later", "Skip"]
+    await bot.press(buttons(card)[1]["callback_data"], user_id=ADMIN, message=card_message(card))
+    menu = bot.request.sent()[-1]
+    assert menu["text"] == knowledge.message("gaps_pick_topic")
+    visit = buttons(menu)[list(knowledge.categories()).index("Your visit")]
+    await bot.press(visit["callback_data"], user_id=ADMIN, message=card_message(menu))
+    topics = bot.request.sent("editMessageReplyMarkup")[-1]
+    chosen = next(b for b in buttons(topics) if b["text"] == knowledge.title("location_hours"))
+    await bot.press(chosen["callback_data"], user_id=ADMIN, message=card_message(menu))
+    assert "now belong to <b>Where and when?</b>" in bot.request.sent()[-2]["text"]
+
+    await bot.text("do you sell skincare products", user_id=PATIENT)
+    await bot.text("/gaps", user_id=ADMIN)  # what was taught is no gap any more
+    card = bot.request.sent()[-1]
+    assert "skincare" in card["text"] and QUESTION not in card["text"]
+    todo = next(b for b in buttons(card) if b["text"] == "Write an answer later")
+    await bot.press(todo["callback_data"], user_id=ADMIN, message=card_message(card))
+    await bot.text("/todo", user_id=ADMIN)
+    assert "do you sell skincare products (asked 1 times)" in bot.request.sent()[-1]["text"]
+
+
 async def test_only_admins_teach(bot: Harness) -> None:
     await bot.text(QUESTION, user_id=PATIENT)
     await bot.text("/gaps", user_id=ADMIN)

@@ -48,7 +48,8 @@ class Gap:
 
 
 def find_gaps(questions: Sequence[str], engine: DialogueEngine, limit: int = 10) -> list[Gap]:
-    """Group similar unanswered questions, most frequent group first.
+    """Group similar unanswered questions, most frequent group first; questions the bot
+    answers by now are left out.
 
     Questions are compared by their topic words (filler such as "can I" removed), with
     rapidfuzz's token_set_ratio, confirmed by token_sort_ratio so that a one-word question
@@ -57,6 +58,8 @@ def find_gaps(questions: Sequence[str], engine: DialogueEngine, limit: int = 10)
     Only questions sharing a word (or a word's first four letters) are compared, so a few
     thousand questions take well under a second.
     """
+    # What the bot answers by now (the content grew, or an admin taught it) is no gap.
+    questions = [q for q in questions if engine.respond(q).answered_intent is None]
     # Questions that read the same to the matcher are compared once; their wordings are
     # kept apart (case aside) to show the clinic how people put it.
     wordings: dict[str, Counter[str]] = {}  # comparable form -> casefolded wording -> times

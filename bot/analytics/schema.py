@@ -82,5 +82,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             added_at TEXT NOT NULL
         )""",
     ),
+    # 6: groups of unanswered questions an admin put aside to write an answer for (/todo).
+    (
+        """CREATE TABLE IF NOT EXISTS todo (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            examples TEXT NOT NULL,
+            asked INTEGER NOT NULL,
+            added_at TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

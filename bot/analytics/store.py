@@ -389,6 +389,21 @@ class EventStore:
             db.execute("DELETE FROM learned WHERE id = ?", (learned_id,))
         return Learned(int(row[0]), str(row[1]), str(row[2]), datetime.fromisoformat(row[3]))
 
+    def add_todo(self, examples: list[str], asked: int) -> None:
+        """Put a group of unanswered questions on the content to-do list (redacted)."""
+        kept = "\n".join(redact(example).strip() for example in examples)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO todo (examples, asked, added_at) VALUES (?, ?, ?)",
+                (kept, asked, self._timestamp(self._now())),
+            )
+
+    def todos(self) -> list[tuple[list[str], int]]:
+        """The content to-do list, newest first: each group's phrasings and how often asked."""
+        with self._lock:
+            rows = self._db.execute("SELECT examples, asked FROM todo ORDER BY id DESC").fetchall()
+        return [(str(examples).split("\n"), int(asked)) for examples, asked in rows]
+
     # -- channel posts ---------------------------------------------------------------------
 
     def next_post_tag(self) -> str:

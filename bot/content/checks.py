@@ -24,7 +24,7 @@ MAX_TITLE_LENGTH = 30  # longer labels are cut off on phone-sized inline buttons
 # Every message the code says (bot/content/messages.py declares them, with their placeholders).
 REQUIRED_MESSAGES = tuple(MESSAGES)
 REQUIRED_COMMANDS = ("start", "help", "topics", "book", "privacy", "human", "forget")
-REQUIRED_ADMIN_COMMANDS = ("stats", "gaps", "post", "posts", "reload", "learned")
+REQUIRED_ADMIN_COMMANDS = ("stats", "gaps", "post", "posts", "reload", "learned", "todo")
 # Fewer examples than this and cross-validation cannot judge an intent (see bot.nlu).
 MIN_CALIBRATION_EXAMPLES = 5
 _RESPONSE_KEYS = {"title", "answer", "follow_ups"}

@@ -7,7 +7,7 @@ import html
 import logging
 from collections.abc import Callable, Coroutine
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from rapidfuzz import fuzz, process
 from telegram import (
@@ -142,38 +142,117 @@ async def _show_card(message: Message, context: BotContext, index: int) -> None:
     if known:
         label = knowledge.say("gaps_add", topic=nearest)
         buttons.append(keyboards.button(plain_text(label)[:60], keyboards.Teach("add", index)))
-    buttons.append(
-        keyboards.button(knowledge.message("gaps_not_ours"), keyboards.Teach("out", index))
+    others: tuple[tuple[str, keyboards.TeachAction], ...] = (
+        ("gaps_other", "other"),
+        ("gaps_not_ours", "out"),
+        ("gaps_todo", "todo"),
+        ("gaps_skip", "skip"),
     )
-    buttons.append(keyboards.button(knowledge.message("gaps_skip"), keyboards.Teach("skip", index)))
+    for key, action in others:
+        buttons.append(keyboards.button(knowledge.message(key), keyboards.Teach(action, index)))
     await message.reply_text(text, reply_markup=InlineKeyboardMarkup([[b] for b in buttons]))
 
 
 async def on_teach_button(update: Update, context: BotContext) -> None:
-    """Add to <topic> / Not ours / Skip under a /gaps group; admins only."""
-    pressed = await pressed_button(update, context, keyboards.Teach.parse)
+    """Add to <topic> / Another topic / Not ours / Write an answer later / Skip under a
+    /gaps group; admins only."""
+    decided = await _decide(update, context, keyboards.Teach.parse)
+    if decided is None:
+        return
+    message, data, card, user_id = decided
+    knowledge, database = context.engine.knowledge, context.database
+    if data.action == "other":
+        categories = list(knowledge.categories())
+        rows = [
+            [keyboards.button(name, keyboards.TeachMenu(data.index, number))]
+            for number, name in enumerate(categories)
+        ]
+        text = knowledge.message("gaps_pick_topic")
+        await message.reply_text(text, reply_markup=InlineKeyboardMarkup(rows))
+        return  # the group is decided in that menu
+    if data.action == "skip":
+        await message.reply_text(knowledge.message("gaps_skipped"))
+    elif data.action == "todo":
+        await database.call(database.store.add_todo, list(card.examples), card.count)
+        await message.reply_text(knowledge.message("gaps_todo_noted"))
+    else:
+        intent_id = card.nearest if data.action == "add" else OUT_OF_SCOPE
+        await message.reply_text(await _teach(context, card, intent_id, user_id))
+    await _show_card(message, context, data.index + 1)
+
+
+async def on_teach_menu_button(update: Update, context: BotContext) -> None:
+    """A category chosen under "Another topic…": its topics, to teach the group to one."""
+    pressed = await pressed_button(update, context, keyboards.TeachMenu.parse)
     if pressed is None:
         return
     query, message, data = pressed
     knowledge = context.engine.knowledge
-    review = context.user.review
-    if not is_admin(update, context) or data.index >= len(review):
+    categories = list(knowledge.categories().values())
+    if not is_admin(update, context) or not 0 <= data.category < len(categories):
         await query.answer(toast(knowledge.message("stale_button")))
         return
     await query.answer()
+    rows = [
+        [keyboards.button(knowledge.title(intent_id), keyboards.TeachTo(data.index, intent_id))]
+        for intent_id in categories[data.category]
+    ]
+    await message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def on_teach_to_button(update: Update, context: BotContext) -> None:
+    """The topic chosen under "Another topic…": teach the group to it."""
+    decided = await _decide(update, context, keyboards.TeachTo.parse)
+    if decided is None:
+        return
+    message, data, card, user_id = decided
+    await message.reply_text(await _teach(context, card, data.intent_id, user_id))
+    await _show_card(message, context, data.index + 1)
+
+
+_Choice = TypeVar("_Choice", keyboards.Teach, keyboards.TeachTo)
+
+
+async def _decide(
+    update: Update, context: BotContext, parse: Callable[[str], _Choice | None]
+) -> tuple[Message, _Choice, GapCard, int] | None:
+    """A teaching button pressed by an admin, for a group still under review: its buttons
+    go (each group is decided once; a double tap finds them gone and does nothing)."""
+    pressed = await pressed_button(update, context, parse)
+    if pressed is None:
+        return None
+    query, message, data = pressed
+    review = context.user.review
+    if not is_admin(update, context) or data.index >= len(review):
+        await query.answer(toast(context.engine.knowledge.message("stale_button")))
+        return None
+    await query.answer()
     try:
-        await message.edit_reply_markup(reply_markup=None)  # each group is decided once
+        await message.edit_reply_markup(reply_markup=None)
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
-        return  # a double tap: the first press is teaching already
-    card = review[data.index]
-    if data.action == "skip":
-        await message.reply_text(knowledge.message("gaps_skipped"))
-    else:
-        intent_id = card.nearest if data.action == "add" else OUT_OF_SCOPE
-        await message.reply_text(await _teach(context, card, intent_id, query.from_user.id))
-    await _show_card(message, context, data.index + 1)
+        return None  # a double tap: the first press is deciding already
+    return message, data, review[data.index], query.from_user.id
+
+
+@admin_only
+async def on_todo(update: Update, context: BotContext) -> None:
+    """The groups of questions put aside to write an answer for, newest first."""
+    message = update.effective_message
+    if message is None:
+        return
+    knowledge, database = context.engine.knowledge, context.database
+    todos = await database.call(database.store.todos)
+    if not todos:
+        await message.reply_text(knowledge.message("todo_none"))
+        return
+    lines = [knowledge.message("todo_intro"), ""]
+    for examples, asked in todos:
+        said = "; ".join(html.escape(example, quote=False) for example in examples)
+        lines.append(f"\u2022 {said} (asked {asked} times)")
+    for part in split_message("\n".join(lines)):
+        await message.reply_text(part)
 
 
 async def _teach(context: BotContext, card: GapCard, intent_id: str | None, user_id: int) -> str:

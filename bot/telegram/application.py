@@ -143,6 +143,7 @@ def build_application(
         CommandHandler("post", admin.on_post, filters=new & private),
         CommandHandler("posts", admin.on_posts, filters=new & private),
         CommandHandler("learned", admin.on_learned, filters=new & private),
+        CommandHandler("todo", admin.on_todo, filters=new & private),
         # 2. buttons: one handler per kind, by its anchored pattern (keyboards.py); anything
         # else (an older bot's buttons, forged data) gets a polite "out of date"
         CallbackQueryHandler(handlers.on_answer_button, pattern=keyboards.Answer.PATTERN),
@@ -152,6 +153,8 @@ def build_application(
         CallbackQueryHandler(handoff.on_handoff_button, pattern=keyboards.Handoff.PATTERN),
         CallbackQueryHandler(admin.on_publish_button, pattern=keyboards.Publish.PATTERN),
         CallbackQueryHandler(admin.on_teach_button, pattern=keyboards.Teach.PATTERN),
+        CallbackQueryHandler(admin.on_teach_menu_button, pattern=keyboards.TeachMenu.PATTERN),
+        CallbackQueryHandler(admin.on_teach_to_button, pattern=keyboards.TeachTo.PATTERN),
         CallbackQueryHandler(admin.on_unlearn_button, pattern=keyboards.Unlearn.PATTERN),
         CallbackQueryHandler(handlers.on_stale_button),
         # 3. inline mode

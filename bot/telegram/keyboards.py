@@ -8,8 +8,10 @@ Each kind of button has a class: ``pack()`` makes its callback data (at most 64 
   ``t``, ``t:<n>``   Topics: categories / one      ``f:<event>:y|n``  Feedback: helpful?
   ``h``, ``h:send``, ``h:new``  Handoff: talk to a person
   ``p:<intent_id>``, ``p:cancel``  Publish: admin's channel post, or not
-  ``g:add|out|skip:<n>``  Teach: the n-th group of /gaps to its nearest topic, as not ours,
-                     or skipped          ``u:<id>``  Unlearn: undo a taught phrasing
+  ``g:add|out|skip|todo|other:<n>``  Teach: the n-th group of /gaps to its nearest topic,
+                     as not ours, skipped, as a content to-do, or to another topic:
+  ``gm:<n>:<c>``     TeachMenu: that group's topics of category c
+  ``gt:<n>:<intent_id>``  TeachTo: that group to this topic     ``u:<id>``  Unlearn
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ class Publish:
         return cls(None if match.group(1) == cls._CANCEL else match.group(1))
 
 
-TeachAction = Literal["add", "out", "skip"]
+TeachAction = Literal["add", "out", "skip", "todo", "other"]
+_TEACH_ACTIONS: tuple[TeachAction, ...] = ("add", "out", "skip", "todo", "other")
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ class Teach:
 
     action: TeachAction
     index: int
-    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^g:(add|out|skip):(\d{1,3})$")
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^g:(add|out|skip|todo|other):(\d{1,3})$")
 
     def pack(self) -> str:
         return f"g:{self.action}:{self.index}"
@@ -148,10 +151,42 @@ class Teach:
         match = cls.PATTERN.match(data)
         if not match:
             return None
-        action: TeachAction = (
-            "add" if match.group(1) == "add" else "out" if match.group(1) == "out" else "skip"
-        )
+        action = next(a for a in _TEACH_ACTIONS if a == match.group(1))
         return cls(action, int(match.group(2)))
+
+
+@dataclass(frozen=True)
+class TeachMenu:
+    """The topics of one category, to teach the ``index``-th group of /gaps to one of them."""
+
+    index: int
+    category: int
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^gm:(\d{1,3}):(\d{1,3})$")
+
+    def pack(self) -> str:
+        return f"gm:{self.index}:{self.category}"
+
+    @classmethod
+    def parse(cls, data: str) -> TeachMenu | None:
+        match = cls.PATTERN.match(data)
+        return cls(int(match.group(1)), int(match.group(2))) if match else None
+
+
+@dataclass(frozen=True)
+class TeachTo:
+    """Teach the ``index``-th group of /gaps to the topic ``intent_id``."""
+
+    index: int
+    intent_id: str
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(rf"^gt:(\d{{1,3}}):({_INTENT})$")
+
+    def pack(self) -> str:
+        return f"gt:{self.index}:{self.intent_id}"
+
+    @classmethod
+    def parse(cls, data: str) -> TeachTo | None:
+        match = cls.PATTERN.match(data)
+        return cls(int(match.group(1)), match.group(2)) if match else None
 
 
 @dataclass(frozen=True)
@@ -170,7 +205,18 @@ class Unlearn:
         return cls(int(match.group(1))) if match else None
 
 
-ButtonData = Answer | NoneOfThese | Topics | Feedback | Handoff | Publish | Teach | Unlearn
+ButtonData = (
+    Answer
+    | NoneOfThese
+    | Topics
+    | Feedback
+    | Handoff
+    | Publish
+    | Teach
+    | TeachMenu
+    | TeachTo
+    | Unlearn
+)
 
 
 def button(label: str, data: ButtonData) -> InlineKeyboardButton:
