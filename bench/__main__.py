@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from bench import e2e, matching, quality, startup
+from bench import e2e, matching, quality, startup, teaching
 from bench.common import Row, machine, table
 
 
@@ -36,6 +36,10 @@ def _quality(quick: bool) -> list[Row]:
     return quality.rows(results)
 
 
+def _teaching(quick: bool) -> list[Row]:
+    return teaching.rows(teaching.run(quick=quick, log=_log))
+
+
 def _startup(quick: bool) -> list[Row]:
     return startup.rows(startup.run(quick=quick, log=_log))
 
@@ -47,6 +51,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "e2e": _e2e,
     "matching": _matching,
     "quality": _quality,
+    "teaching": _teaching,
 }
 
 
