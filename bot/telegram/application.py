@@ -35,7 +35,7 @@ from bot.content.knowledge import Knowledge
 from bot.content.settings import clinic_zone
 from bot.engine import DialogueEngine
 from bot.paths import default_content_dir
-from bot.telegram import admin, discussion, handlers, handoff, inbox, keyboards
+from bot.telegram import admin, discussion, handlers, handoff, inbox, keyboards, teaching
 from bot.telegram.chat_order import ChatOrderedProcessor
 from bot.telegram.context import BotApplication, BotContext, BotData, UserData
 from bot.telegram.retrying_request import RetryingRequest
@@ -138,12 +138,12 @@ def build_application(
         CommandHandler("human", handoff.on_human, filters=new & private),
         CommandHandler("forget", handlers.on_forget, filters=new),
         CommandHandler("stats", admin.on_stats, filters=new & private),
-        CommandHandler("gaps", admin.on_gaps, filters=new & private),
+        CommandHandler("gaps", teaching.on_gaps, filters=new & private),
         CommandHandler("reload", admin.on_reload, filters=new & private),
         CommandHandler("post", admin.on_post, filters=new & private),
         CommandHandler("posts", admin.on_posts, filters=new & private),
-        CommandHandler("learned", admin.on_learned, filters=new & private),
-        CommandHandler("todo", admin.on_todo, filters=new & private),
+        CommandHandler("learned", teaching.on_learned, filters=new & private),
+        CommandHandler("todo", teaching.on_todo, filters=new & private),
         # 2. buttons: one handler per kind, by its anchored pattern (keyboards.py); anything
         # else (an older bot's buttons, forged data) gets a polite "out of date"
         CallbackQueryHandler(handlers.on_answer_button, pattern=keyboards.Answer.PATTERN),
@@ -152,10 +152,10 @@ def build_application(
         CallbackQueryHandler(handlers.on_feedback_button, pattern=keyboards.Feedback.PATTERN),
         CallbackQueryHandler(handoff.on_handoff_button, pattern=keyboards.Handoff.PATTERN),
         CallbackQueryHandler(admin.on_publish_button, pattern=keyboards.Publish.PATTERN),
-        CallbackQueryHandler(admin.on_teach_button, pattern=keyboards.Teach.PATTERN),
-        CallbackQueryHandler(admin.on_teach_menu_button, pattern=keyboards.TeachMenu.PATTERN),
-        CallbackQueryHandler(admin.on_teach_to_button, pattern=keyboards.TeachTo.PATTERN),
-        CallbackQueryHandler(admin.on_unlearn_button, pattern=keyboards.Unlearn.PATTERN),
+        CallbackQueryHandler(teaching.on_teach_button, pattern=keyboards.Teach.PATTERN),
+        CallbackQueryHandler(teaching.on_teach_menu_button, pattern=keyboards.TeachMenu.PATTERN),
+        CallbackQueryHandler(teaching.on_teach_to_button, pattern=keyboards.TeachTo.PATTERN),
+        CallbackQueryHandler(teaching.on_unlearn_button, pattern=keyboards.Unlearn.PATTERN),
         CallbackQueryHandler(handlers.on_stale_button),
         # 3. inline mode
         InlineQueryHandler(handlers.on_inline_query),

@@ -1,15 +1,18 @@
-"""What handlers share: admin checks, button presses, toasts, and event tracking."""
+"""What handlers share: the admin check and guard, topic titles, button presses, toasts, and
+event tracking."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from typing import Any, TypeVar
 
 from telegram import CallbackQuery, Message, Update
 
 from bot.analytics.records import Source
 from bot.content.html_text import plain_text
+from bot.content.knowledge import Knowledge
 from bot.engine import Reply
 from bot.telegram.context import BotContext
 
@@ -70,3 +73,26 @@ def track(
     except Exception:  # analytics must never cost a patient their answer
         log.exception("could not queue an analytics event")
         return None
+
+
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+def admin_only(callback: Callback) -> Callback:
+    """Run the command for admins; everyone else gets a polite refusal."""
+
+    @wraps(callback)
+    async def guarded(update: Update, context: BotContext) -> None:
+        if is_admin(update, context):
+            await callback(update, context)
+        elif update.effective_message:
+            await update.effective_message.reply_text(
+                context.engine.knowledge.message("admin_only")
+            )
+
+    return guarded
+
+
+def titles(knowledge: Knowledge) -> dict[str, str]:
+    """Intent id -> button title, for reports."""
+    return {intent_id: response.title for intent_id, response in knowledge.responses.items()}
