@@ -527,24 +527,17 @@ class EventStore:
     def daily_outcomes(self, days: int, zone: tzinfo = UTC) -> list[DayOutcomes]:
         """Each of the last ``days`` days (today included) in the clinic's time zone
         ``zone``, oldest first: its questions by outcome, and the questions handed off."""
-        if days < 1:
-            raise ValueError("a window must be at least one day")
-        today = self._now().astimezone(zone).date()
-        first_day = today - timedelta(days=days - 1)
-        bounds = (
-            self._timestamp(datetime.combine(first_day, time(), zone)),
-            self._timestamp(datetime.combine(today + timedelta(days=1), time(), zone)),
-        )
+        first_day, start, end = self._window(days, zone)
         with self._lock:
             events = self._db.execute(
                 "SELECT time, decision FROM events WHERE time >= ? AND time < ? AND decision != ?",
-                (*bounds, ReplyKind.SMALLTALK.value),
+                (start, end, ReplyKind.SMALLTALK.value),
             ).fetchall()
             # A long question is sent to staff in parts, one row each, in the same moment.
             handoffs = self._db.execute(
                 "SELECT DISTINCT user_hash, substr(created_at, 1, 19) FROM handoffs"
                 " WHERE created_at >= ? AND created_at < ?",
-                bounds,
+                (start, end),
             ).fetchall()
         counts: dict[date, Counter[str]] = defaultdict(Counter)
         for moment, decision in events:
@@ -616,14 +609,15 @@ class EventStore:
         now = self._clock()
         return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
-    def _window(self, days: int) -> tuple[date, str, str]:
-        """First day of the window and its [start, end) bounds as stored timestamps."""
+    def _window(self, days: int, zone: tzinfo = UTC) -> tuple[date, str, str]:
+        """First day of the last ``days`` days (today included, days as in ``zone``) and the
+        window's [start, end) bounds as stored timestamps."""
         if days < 1:
             raise ValueError("a window must be at least one day")
-        today = self._now().date()
+        today = self._now().astimezone(zone).date()
         first_day = today - timedelta(days=days - 1)
-        start = datetime.combine(first_day, time(), UTC)
-        end = datetime.combine(today + timedelta(days=1), time(), UTC)
+        start = datetime.combine(first_day, time(), zone)
+        end = datetime.combine(today + timedelta(days=1), time(), zone)
         return first_day, self._timestamp(start), self._timestamp(end)
 
     @staticmethod
