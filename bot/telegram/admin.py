@@ -21,7 +21,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.analytics.chart import chart_title, month_series, stats_chart_png
 from bot.analytics.records import Stats
-from bot.analytics.reports import find_gaps, gaps_report, stats_report
+from bot.analytics.reports import gaps_report, stats_report
 from bot.analytics.store import EventStore
 from bot.content.changes import compare, content_counts
 from bot.content.html_text import MAX_MESSAGE_LENGTH, split_message
@@ -50,10 +50,7 @@ def _week_and_month(store: EventStore) -> tuple[Stats, Stats]:
 
 async def gaps_text(context: BotContext) -> str:
     """The /gaps report: unanswered questions of the last 30 days, grouped."""
-    engine = context.engine
-    database = context.database
-    gaps = find_gaps(await database.call(database.store.unanswered, 30), engine)
-    return gaps_report(gaps, titles(engine.knowledge))
+    return gaps_report(await teaching.current_gaps(context), titles(context.engine.knowledge))
 
 
 @admin_only

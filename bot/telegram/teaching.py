@@ -15,8 +15,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.analytics.learning import lesson_problem, with_lessons
-from bot.analytics.records import Learned
-from bot.analytics.reports import find_gaps, gaps_report
+from bot.analytics.reports import Gap, find_gaps, gaps_report
 from bot.content.html_text import plain_text, split_message
 from bot.content.knowledge import Knowledge
 from bot.engine import DialogueEngine
@@ -36,15 +35,23 @@ async def on_gaps(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    engine, database = context.engine, context.database
-    gaps = find_gaps(await database.call(database.store.unanswered, 30), engine)
-    for part in split_message(gaps_report(gaps, titles(engine.knowledge))):
+    gaps = await current_gaps(context)
+    for part in split_message(gaps_report(gaps, titles(context.engine.knowledge))):
         await message.reply_text(part)
     context.user.review = [
         GapCard(tuple(gap.examples), gap.nearest_intent, gap.count) for gap in gaps
     ]
     if gaps:
         await _show_card(message, context, 0)
+
+
+async def current_gaps(context: BotContext) -> list[Gap]:
+    """The last 30 days' unanswered questions, grouped: read in the database thread, grouped
+    in a worker thread (each is asked again, and compared with the others), so patients
+    are answered meanwhile."""
+    database = context.database
+    questions = await database.call(database.store.unanswered, 30)
+    return await asyncio.to_thread(find_gaps, questions, context.engine)
 
 
 async def _show_card(message: Message, context: BotContext, index: int) -> None:
@@ -190,7 +197,7 @@ async def _teach(context: BotContext, card: GapCard, intent_id: str | None, user
     said = []
     if taught:
         await retrain(context)
-        topic = "not ours" if intent_id == OUT_OF_SCOPE else knowledge.title(str(intent_id))
+        topic = _topic_name(knowledge, str(intent_id))
         said.append(knowledge.say("gaps_taught", count=taught, topic=topic))
     if refused:
         said.append(knowledge.say("gaps_refused", reasons="; ".join(refused)))
@@ -221,7 +228,8 @@ async def on_learned(update: Update, context: BotContext) -> None:
     lines = [knowledge.message("learned_intro"), ""]
     for number, lesson in enumerate(lessons, start=1):
         said = html.escape(lesson.text, quote=False)
-        lines.append(f"{number}. {said} \u2192 {html.escape(_topic_name(knowledge, lesson))}")
+        topic = _topic_name(knowledge, lesson.intent_id)
+        lines.append(f"{number}. {said} \u2192 {html.escape(topic)}")
     undo = [
         keyboards.button(knowledge.say("learned_undo", number=n), keyboards.Unlearn(lesson.id))
         for n, lesson in enumerate(lessons, start=1)
@@ -246,12 +254,12 @@ async def on_unlearn_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await retrain(context)
-    topic = _topic_name(knowledge, lesson)
+    topic = _topic_name(knowledge, lesson.intent_id)
     await message.reply_text(knowledge.say("learned_undone", text=lesson.text, topic=topic))
 
 
-def _topic_name(knowledge: Knowledge, lesson: Learned) -> str:
-    if lesson.intent_id == OUT_OF_SCOPE:
+def _topic_name(knowledge: Knowledge, intent_id: str) -> str:
+    """What a phrasing was taught as, in words: a topic's title, or "not ours"."""
+    if intent_id == OUT_OF_SCOPE:
         return "not ours"
-    known = lesson.intent_id in knowledge.responses
-    return knowledge.title(lesson.intent_id) if known else lesson.intent_id
+    return knowledge.title(intent_id) if intent_id in knowledge.responses else intent_id
