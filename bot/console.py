@@ -150,10 +150,7 @@ class TerminalChat:
         )
 
     def _help(self) -> str:
-        lines = [self.knowledge.message("help"), ""]
-        for category, intent_ids in self.knowledge.categories().items():
-            titles = ", ".join(self.knowledge.title(i) for i in intent_ids)
-            lines.append(f"<b>{html.escape(category)}</b>: {html.escape(titles)}")
+        lines = [self.knowledge.message("help"), "", *self.knowledge.topic_overview()]
         lines += ["", "In this chat: /topics, /human, /book, /privacy, /help, and quit to leave."]
         self.choices = []
         return self._text("\n".join(lines))

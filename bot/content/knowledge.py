@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -97,6 +98,15 @@ class Knowledge:
         if expected is None or expected != values.keys():
             raise TypeError(f"message {key!r} takes {sorted(expected or ())}, not {sorted(values)}")
         return fill(self.messages[key], values)
+
+    def topic_overview(self) -> list[str]:
+        """Every topic by category, one HTML line a category ("<b>Safety</b>: Does it hurt?,
+        ..."): the middle of /help, on Telegram and in the terminal."""
+        return [
+            f"<b>{html.escape(category, quote=False)}</b>: "
+            + ", ".join(html.escape(self.title(i), quote=False) for i in intent_ids)
+            for category, intent_ids in self.categories().items()
+        ]
 
     def categories(self) -> dict[str, list[str]]:
         """Topic menu: category name -> intent ids, in content order; small talk excluded."""

@@ -108,11 +108,7 @@ async def on_help(update: Update, context: BotContext) -> None:
 
 def help_text(knowledge: Knowledge) -> str:
     """The /help text: the intro, every topic by category, and the commands."""
-    lines = [knowledge.message("help"), ""]
-    for category, intent_ids in knowledge.categories().items():
-        titles = ", ".join(html.escape(knowledge.title(i), quote=False) for i in intent_ids)
-        lines.append(f"<b>{html.escape(category, quote=False)}</b>: {titles}")
-    lines.append("")
+    lines = [knowledge.message("help"), "", *knowledge.topic_overview(), ""]
     lines += [
         f"/{name} - {html.escape(text, quote=False)}" for name, text in knowledge.commands.items()
     ]
