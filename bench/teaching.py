@@ -86,11 +86,11 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> TeachingResu
     label_of = dict(stream)
     log(f"  teaching: {len(stream)} questions asked, {len(later)} held back ...")
     stream_before, later_before = score(engine, stream), score(engine, later)
-    unanswered = [q for q, _ in stream if engine.respond(q).answered_intent is None]
     lessons: list[Learned] = []
     refused = 0
     now = datetime.now(UTC)
-    for gap in find_gaps(unanswered, engine, limit=REVIEWED_GROUPS):
+    # find_gaps leaves out what the bot answers already, as /gaps does.
+    for gap in find_gaps([q for q, _ in stream], engine, limit=REVIEWED_GROUPS):
         label = label_of[gap.examples[0]]  # the admin knows what the group is about
         for text in gap.examples:
             if lesson_problem(engine, text, label) is None:
