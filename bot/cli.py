@@ -77,13 +77,25 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument(
         "--chart", type=Path, metavar="FILE.png", help="also draw the month's chart into FILE.png"
     )
-    commands.add_parser("gaps", parents=[content, database], help="unanswered questions, grouped")
+    gaps = commands.add_parser(
+        "gaps", parents=[content, database], help="unanswered questions, grouped"
+    )
+    gaps.add_argument(
+        "--review",
+        action="store_true",
+        help="go through the groups and teach each (numbered choices, as /gaps on Telegram)",
+    )
     learned = commands.add_parser(
         "learned",
         parents=[content, database],
         help="what admins taught from /gaps: list it, or export it into the content files",
     )
     learned.add_argument("action", choices=("list", "export"))
+    learned.add_argument(
+        "--allow-uncommitted",
+        action="store_true",
+        help="export even into content files with edits not committed to git",
+    )
     commands.add_parser(
         "adopt-salt",
         parents=[database],
@@ -116,7 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return _eval(engine, args.file, args.json)
     if command == "learned":
-        return _learned(knowledge, content_dir, args.action, args.database)
+        return _learned(knowledge, content_dir, args, args.database)
+    if command == "gaps" and args.review:
+        return _review_gaps(knowledge, args.database)
     if command in ("stats", "gaps"):
         return _report(engine, command, args.database, getattr(args, "chart", None))
     if command == "run" or (command is None and os.environ.get(TOKEN_VARIABLE)):
@@ -211,7 +225,9 @@ def _adopt_salt(database: Path | None) -> int:
     return 0
 
 
-def _learned(knowledge: Knowledge, content_dir: Path, action: str, database: Path | None) -> int:
+def _learned(
+    knowledge: Knowledge, content_dir: Path, args: argparse.Namespace, database: Path | None
+) -> int:
     """List the taught phrasings, or write them into the content files and let them go from
     the database (the files stay the source of truth)."""
     from bot.analytics.learning import ExportError, export_lessons
@@ -222,14 +238,14 @@ def _learned(knowledge: Knowledge, content_dir: Path, action: str, database: Pat
         return 1
     with EventStore(path, salt="read-only-report") as store:
         lessons = store.learned()
-        if action == "list":
+        if args.action == "list":
             for lesson in lessons:
                 when = f"{lesson.added_at:%Y-%m-%d}"
                 print(f"{lesson.id:>5}  {when}  {lesson.intent_id:<24} {lesson.text}")
             print(f"{len(lessons)} taught phrasing(s)")
             return 0
         try:
-            exported = export_lessons(knowledge, lessons)
+            exported = export_lessons(knowledge, lessons, content_dir, args.allow_uncommitted)
         except ExportError as exc:
             print(f"Nothing exported: {exc}", file=sys.stderr)
             return 2
@@ -242,10 +258,51 @@ def _learned(knowledge: Knowledge, content_dir: Path, action: str, database: Pat
     return 0
 
 
+def _review_gaps(knowledge: Knowledge, database: Path | None) -> int:
+    """The /gaps review in the terminal: each group in turn, a numbered choice for each."""
+    from bot.analytics.learning import with_lessons
+    from bot.analytics.reports import find_gaps
+    from bot.analytics.store import EventStore
+    from bot.gaps_review import review_gaps
+
+    path = _database_path(database)
+    if path is None:
+        return 1
+    piped = not sys.stdin.isatty()
+
+    def ask(prompt: str) -> str | None:
+        try:
+            answer = input(prompt)
+        except EOFError:
+            print()
+            return None
+        if piped:
+            print(answer)  # what was typed, so a piped session reads as one
+        return answer
+
+    # Teaching hashes no user id (the terminal is "terminal"), so any salt does.
+    with EventStore(path, salt="terminal-review") as store:
+        engine = DialogueEngine(with_lessons(knowledge, store.learned()))
+        gaps = find_gaps(store.unanswered(30), engine)
+        if not gaps:
+            print("No unanswered questions in the last 30 days: nothing to review.")
+            return 0
+        print(f"{len(gaps)} group(s) of unanswered questions, most asked first.")
+        summary = review_gaps(engine, store, gaps, ask, print)
+    print(
+        f"\nDone: {summary.taught} phrasing(s) taught, {summary.refused} refused, "
+        f"{summary.put_aside} group(s) put on the to-do list, {summary.skipped} skipped."
+    )
+    if summary.taught:
+        print("The running bot learns them at its next start or /reload.")
+    return 0
+
+
 def _report(
     engine: DialogueEngine, command: str, database: Path | None, chart: Path | None = None
 ) -> int:
     from bot.analytics.chart import chart_title, month_series, stats_chart_png
+    from bot.analytics.learning import with_lessons
     from bot.analytics.reports import as_plain_text, find_gaps, gaps_report, stats_report
     from bot.analytics.store import EventStore
 
@@ -259,8 +316,9 @@ def _report(
         if command == "stats":
             report = stats_report(store.stats(7), store.stats(30), titles)
             series = month_series(store, engine.knowledge) if chart else None
-        else:
-            report = gaps_report(find_gaps(store.unanswered(30), engine), titles)
+        else:  # what admins taught is answered by now: no gap
+            taught = DialogueEngine(with_lessons(engine.knowledge, store.learned()))
+            report = gaps_report(find_gaps(store.unanswered(30), taught), titles)
     print(as_plain_text(report))
     if chart and series is not None:
         try:

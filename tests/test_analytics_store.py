@@ -14,7 +14,7 @@ import pytest
 
 from bot.analytics import store as store_module
 from bot.analytics.records import SchemaVersionError, Source, Vote
-from bot.analytics.schema import SCHEMA_VERSION
+from bot.analytics.schema import MIGRATIONS, SCHEMA_VERSION
 from bot.analytics.store import EventStore
 from bot.engine import ReplyKind
 
@@ -386,6 +386,33 @@ def test_an_old_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
         assert store.stats(7).post_visits == [(post, 1)]  # the old visit counts for it
     with EventStore(path, salt="s") as reopened:  # migrating again is a no-op
         assert reopened.posts() == [post]
+
+
+def test_a_version_7_database_keeps_its_lessons_and_one_of_each_to_do(tmp_path: Path) -> None:
+    """Step 7 makes lessons and to-dos unique; a to-do listed twice before is kept once."""
+    path = tmp_path / "v7.sqlite3"
+    with closing(sqlite3.connect(path)) as db, db:
+        for step in MIGRATIONS[:7]:
+            for statement in step:
+                db.execute(statement)
+        db.execute("PRAGMA user_version = 7")
+        db.execute(
+            "INSERT INTO learned (text, intent, added_by, added_at) VALUES "
+            "('can i park', 'location_hours', 'h', ?)",
+            (NOW.isoformat(),),
+        )
+        for _ in range(2):
+            db.execute(
+                "INSERT INTO todo (examples, asked, added_at) VALUES ('gift wrap?', 2, ?)",
+                (NOW.isoformat(),),
+            )
+
+    with EventStore(path, salt="s") as store:
+        assert [lesson.text for lesson in store.learned()] == ["can i park"]
+        assert store.todos() == [(["gift wrap?"], 2)]
+        assert not store.add_todo(["gift wrap?"], 3)
+        _, added = store.add_learned("Can I park?", "location_hours", "can i park", 1)
+        assert added  # the old lesson has no key; the matcher skips the repeat
 
 
 def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ Undo takes it back; safety questions and conflicting phrasings are refused."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.analytics.learning import lesson_problem, with_lessons
+from bot.analytics.learning import lesson_problem, teach, with_lessons
 from bot.analytics.records import Learned
 from bot.analytics.store import EventStore
 from bot.content.knowledge import Knowledge
@@ -18,6 +19,7 @@ from bot.content.loader import load_knowledge
 from bot.engine import DialogueEngine, ReplyKind
 from bot.nlu.classifier import OUT_OF_SCOPE
 from tests.conftest import copy_shipped_content
+from tests.support.events import record_event
 from tests.support.harness import Harness, offline_bot
 from tests.test_cli import run_bot
 
@@ -141,13 +143,13 @@ def test_the_older_lesson_wins_when_two_disagree(knowledge: Knowledge) -> None:
 
 
 def test_export_writes_taught_phrasings_into_the_content_keeping_its_comments(
-    tmp_path: Path,
+    tmp_path: Path, knowledge: Knowledge
 ) -> None:
     content = copy_shipped_content(tmp_path / "content")
     database = tmp_path / "bot.sqlite3"
     with EventStore(database, "s") as store:
-        store.add_learned(QUESTION, "location_hours", ADMIN)
-        store.add_learned("what is the wifi password", OUT_OF_SCOPE, ADMIN)
+        teach(DialogueEngine(knowledge), store, [QUESTION], "location_hours", ADMIN)
+        teach(DialogueEngine(knowledge), store, ["what is the wifi password"], OUT_OF_SCOPE)
     visit = content / "intents" / "your_visit.yaml"
     before = visit.read_text().splitlines()
     listed = run_bot("learned", "list", "--database", str(database), "--content", str(content))
@@ -185,5 +187,135 @@ def test_an_export_that_cannot_write_loses_nothing(
     lesson = Learned(1, QUESTION, "location_hours", datetime.now(UTC))
     monkeypatch.setattr(learning.os, "access", lambda path, mode: Path(path) != visit)
     with pytest.raises(learning.ExportError, match="not writable, so nothing was exported"):
-        learning.export_lessons(knowledge, [lesson])
+        learning.export_lessons(knowledge, [lesson], content, allow_uncommitted=True)
     assert visit.read_text() == before
+
+
+def test_an_export_that_would_break_the_content_puts_the_files_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.analytics import learning
+
+    content = copy_shipped_content(tmp_path / "content")
+    knowledge = load_knowledge(content)
+    visit = content / "intents" / "your_visit.yaml"
+    before = visit.read_text()
+    lesson = Learned(1, QUESTION, "location_hours", datetime.now(UTC))
+    monkeypatch.setattr(learning, "check_content", lambda folder: (None, ["a problem"]))
+    with pytest.raises(learning.ExportError, match=r"would not validate .* put back"):
+        learning.export_lessons(knowledge, [lesson], content, allow_uncommitted=True)
+    assert visit.read_text() == before
+
+
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=Clinic", "-c", "user.email=clinic@example.org", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_an_export_into_files_with_uncommitted_edits_waits_for_them_to_be_committed(
+    tmp_path: Path, knowledge: Knowledge
+) -> None:
+    """The export should be a change of its own, one the clinic can review or revert."""
+    content = copy_shipped_content(tmp_path / "content")
+    git(content, "init", "-q")
+    git(content, "add", ".")
+    git(content, "commit", "-q", "-m", "content")
+    visit = content / "intents" / "your_visit.yaml"
+    visit.write_text(visit.read_text() + "# a note the clinic is still writing\n")
+    edited = visit.read_text()
+    database = tmp_path / "bot.sqlite3"
+    with EventStore(database, "s") as store:
+        teach(DialogueEngine(knowledge), store, [QUESTION], "location_hours", ADMIN)
+    where = ("--database", str(database), "--content", str(content))
+
+    refused = run_bot("learned", "export", *where)
+    assert refused.returncode == 2
+    assert "your_visit.yaml has edits not committed to git" in refused.stderr
+    assert visit.read_text() == edited
+    with EventStore(database, "s") as store:
+        assert [lesson.text for lesson in store.learned()] == [QUESTION]  # nothing lost
+
+    git(content, "commit", "-q", "-am", "note")
+    exported = run_bot("learned", "export", *where)
+    assert exported.returncode == 0, exported.stderr
+    assert f"      - {QUESTION}" in visit.read_text()
+
+
+async def test_two_admins_teaching_one_group_keep_each_phrasing_once(
+    knowledge: Knowledge,
+) -> None:
+    admins = (ADMIN, 9002)
+    async with offline_bot(knowledge, admin_ids=frozenset(admins)) as bot:
+
+        async def both_press(label: str) -> None:
+            """Both admins open /gaps, then each presses ``label`` on the same group."""
+            cards = []
+            for admin in admins:
+                await bot.text("/gaps", user_id=admin)
+                cards.append(bot.request.sent()[-1])
+            for card, admin in zip(cards, admins, strict=True):
+                button = next(b for b in buttons(card) if b["text"].startswith(label))
+                owner = card_message(card) | {"chat": {"id": admin, "type": "private"}}
+                await bot.press(button["callback_data"], user_id=admin, message=owner)
+
+        await bot.text(QUESTION, user_id=PATIENT)
+        await both_press("Add to")
+        assert "now belong to" in bot.request.sent()[-4]["text"]
+        assert bot.request.sent()[-2]["text"] == (
+            f'Not taught: "{QUESTION}" (it is already known).'
+        )
+        assert [lesson.text for lesson in bot.store.learned()] == [QUESTION]
+
+        await bot.text("do you sell skincare products", user_id=PATIENT)
+        await both_press("Write an answer later")
+        assert bot.request.sent()[-2]["text"] == knowledge.message("gaps_todo_listed")
+        assert len(bot.store.todos()) == 1
+    assert bot.errors == []
+
+
+def test_two_admins_at_once_in_the_store_keep_a_phrasing_once(
+    tmp_path: Path, engine: DialogueEngine
+) -> None:
+    """Both checked the phrasing before either kept it: the store's unique key decides."""
+    with EventStore(tmp_path / "bot.sqlite3", "s") as store:
+        first, added = store.add_learned(
+            QUESTION, "location_hours", "is the clinic dog friendly", 1
+        )
+        again, added_again = store.add_learned(
+            "Is the clinic dog-friendly?", OUT_OF_SCOPE, "is the clinic dog friendly", 2
+        )
+        assert added and not added_again and again == first
+        assert store.learned() == [first]
+
+
+def test_gaps_review_in_the_terminal(tmp_path: Path) -> None:
+    database = tmp_path / "bot.sqlite3"
+    with EventStore(database, "s") as store:
+        for text in [QUESTION] * 3 + ["do you sell skincare products"] * 2 + ["what is 2+2"]:
+            record_event(store, kind=ReplyKind.FALLBACK, intent_id=None, score=10.0, text=text)
+    # Group 1: a wrong number, then Add to its closest topic; group 2: another topic, back,
+    # then write an answer later; group 3: not ours.
+    choices = "9\n1\n2\n0\n4\n3\n"
+    reviewed = run_bot("gaps", "--review", "--database", str(database), stdin=choices)
+    assert reviewed.returncode == 0, reviewed.stderr
+    out = reviewed.stdout
+    assert "Group 1 of 3, asked 3 times, not answered:" in out
+    assert "  1. Add to Where and when?" in out and "  6. Stop reviewing" in out
+    assert "Type a number from 1 to 6." in out
+    assert "Your choice: 9\n" in out  # piped answers are echoed
+    assert 'Taught: 1 phrasing(s) as "Where and when?".' in out
+    assert "Noted on /todo" in out
+    assert "Done: 2 phrasing(s) taught, 0 refused, 1 group(s) put on the to-do list" in out
+    with EventStore(database, "s") as store:
+        assert {(lesson.text, lesson.intent_id) for lesson in store.learned()} == {
+            (QUESTION, "location_hours"),
+            ("what is 2+2", OUT_OF_SCOPE),
+        }
+        assert store.todos() == [(["do you sell skincare products"], 2)]
+
+    again = run_bot("gaps", "--database", str(database))
+    assert QUESTION not in again.stdout  # what was taught is no gap any more

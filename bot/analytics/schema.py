@@ -91,5 +91,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             added_at TEXT NOT NULL
         )""",
     ),
+    # 7: nothing taught or put aside twice, even by two admins reviewing the same group at
+    # once: a taught phrasing's key (its words, as the matcher compares phrasings) and a
+    # to-do's phrasings are unique. Phrasings taught before this step have no key; the
+    # matcher skips repeats among them (``with_lessons``).
+    (
+        "ALTER TABLE learned ADD COLUMN key TEXT",
+        "CREATE UNIQUE INDEX IF NOT EXISTS learned_by_key ON learned (key)",
+        "DELETE FROM todo WHERE id NOT IN (SELECT MIN(id) FROM todo GROUP BY examples)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS todo_by_examples ON todo (examples)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

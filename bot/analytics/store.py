@@ -19,12 +19,12 @@ import secrets
 import sqlite3
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from bot.analytics.records import (
     DayOutcomes,
@@ -42,6 +42,7 @@ from bot.engine import ReplyKind
 
 MEMORY = ":memory:"
 TOP_INTENTS = 5
+TERMINAL_TEACHER = "terminal"  # who taught a phrasing in `python -m bot gaps --review`
 # How long one statement waits for another process's write lock before SQLite gives up.
 DEFAULT_BUSY_TIMEOUT = 10.0
 # Event ids are drawn at random when the caller needs the id before the row is written
@@ -354,21 +355,31 @@ class EventStore:
 
     # -- learned phrasings ------------------------------------------------------------------
 
-    def add_learned(self, text: str, intent_id: str, user_id: int) -> Learned:
-        """Keep a phrasing an admin taught (redacted like any stored question)."""
+    def add_learned(
+        self, text: str, intent_id: str, key: str, user_id: int | None = None
+    ) -> tuple[Learned, bool]:
+        """Keep a phrasing an admin taught (redacted like any stored question) under ``key``,
+        its words as the matcher compares phrasings; ``user_id`` None is the terminal.
+
+        Returns the lesson and True; or, when ``key`` is taught already (another admin was
+        quicker, or a double tap), the earlier lesson and False: nothing is kept twice.
+        """
         added_at = self._now()
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO learned (text, intent, added_by, added_at) VALUES (?, ?, ?, ?)",
-                (
-                    redact(text).strip(),
-                    intent_id,
-                    self.user_hash(user_id),
-                    self._timestamp(added_at),
-                ),
+        kept = redact(text).strip()
+        added_by = TERMINAL_TEACHER if user_id is None else self.user_hash(user_id)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO learned (text, intent, added_by, added_at, key) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (kept, intent_id, added_by, self._timestamp(added_at), key),
             )
-        assert cursor.lastrowid is not None
-        return Learned(cursor.lastrowid, redact(text).strip(), intent_id, added_at)
+            if cursor.rowcount == 1:
+                assert cursor.lastrowid is not None
+                return Learned(cursor.lastrowid, kept, intent_id, added_at), True
+            row = db.execute(
+                "SELECT id, text, intent, added_at FROM learned WHERE key = ?", (key,)
+            ).fetchone()
+        return _learned_row(row), False
 
     def learned(self) -> list[Learned]:
         """Every taught phrasing, newest first."""
@@ -376,7 +387,7 @@ class EventStore:
             rows = self._db.execute(
                 "SELECT id, text, intent, added_at FROM learned ORDER BY id DESC"
             ).fetchall()
-        return [Learned(int(i), str(t), str(n), datetime.fromisoformat(a)) for i, t, n, a in rows]
+        return [_learned_row(row) for row in rows]
 
     def forget_learned(self, learned_id: int) -> Learned | None:
         """Undo one taught phrasing; None when it is gone already."""
@@ -387,16 +398,19 @@ class EventStore:
             if row is None:
                 return None
             db.execute("DELETE FROM learned WHERE id = ?", (learned_id,))
-        return Learned(int(row[0]), str(row[1]), str(row[2]), datetime.fromisoformat(row[3]))
+        return _learned_row(row)
 
-    def add_todo(self, examples: list[str], asked: int) -> None:
-        """Put a group of unanswered questions on the content to-do list (redacted)."""
+    def add_todo(self, examples: list[str], asked: int) -> bool:
+        """Put a group of unanswered questions on the content to-do list (redacted); False
+        when that group is listed already (another admin was quicker)."""
         kept = "\n".join(redact(example).strip() for example in examples)
         with self._lock:
-            self._db.execute(
-                "INSERT INTO todo (examples, asked, added_at) VALUES (?, ?, ?)",
+            cursor = self._db.execute(
+                "INSERT INTO todo (examples, asked, added_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (examples) DO NOTHING",
                 (kept, asked, self._timestamp(self._now())),
             )
+        return cursor.rowcount == 1
 
     def todos(self) -> list[tuple[list[str], int]]:
         """The content to-do list, newest first: each group's phrasings and how often asked."""
@@ -591,7 +605,7 @@ class EventStore:
                 if version == SCHEMA_VERSION:
                     return
                 for statement in MIGRATIONS[version]:
-                    db.execute(statement)
+                    _apply(db, statement)
                 db.execute(f"PRAGMA user_version = {version + 1:d}")
 
     @contextmanager
@@ -650,3 +664,18 @@ def _create_private(path: Path) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _apply(db: sqlite3.Connection, statement: str) -> None:
+    """One migration statement; a column that exists already is adopted (SQLite has no ADD
+    COLUMN IF NOT EXISTS), like the tables and indexes the other steps create if missing."""
+    try:
+        db.execute(statement)
+    except sqlite3.OperationalError as exc:
+        if not str(exc).startswith("duplicate column name"):
+            raise
+
+
+def _learned_row(row: Sequence[Any]) -> Learned:
+    """A ``learned`` row (id, text, intent, added_at) as a Learned."""
+    return Learned(int(row[0]), str(row[1]), str(row[2]), datetime.fromisoformat(row[3]))

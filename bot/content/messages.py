@@ -90,6 +90,7 @@ MESSAGES: dict[str, frozenset[str]] = {
         "gaps_todo": (),
         "gaps_pick_topic": (),
         "gaps_todo_noted": (),
+        "gaps_todo_listed": (),
         "todo_none": (),
         "todo_intro": (),
         "gaps_taught": ("count", "topic"),

@@ -14,7 +14,7 @@ from typing import TypeVar
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from bot.analytics.learning import lesson_problem, with_lessons
+from bot.analytics.learning import teach, with_lessons
 from bot.analytics.reports import Gap, find_gaps, gaps_report
 from bot.content.html_text import plain_text, split_message
 from bot.content.knowledge import Knowledge
@@ -100,8 +100,10 @@ async def on_teach_button(update: Update, context: BotContext) -> None:
     if data.action == "skip":
         await message.reply_text(knowledge.message("gaps_skipped"))
     elif data.action == "todo":
-        await database.call(database.store.add_todo, list(card.examples), card.count)
-        await message.reply_text(knowledge.message("gaps_todo_noted"))
+        noted = await database.call(database.store.add_todo, list(card.examples), card.count)
+        await message.reply_text(
+            knowledge.message("gaps_todo_noted" if noted else "gaps_todo_listed")
+        )
     else:
         intent_id = card.nearest if data.action == "add" else OUT_OF_SCOPE
         await message.reply_text(await _teach(context, card, intent_id, user_id))
@@ -186,22 +188,20 @@ async def _teach(context: BotContext, card: GapCard, intent_id: str | None, user
     """Keep the group's phrasings as examples of ``intent_id`` and retrain; say what happened."""
     engine, database = context.engine, context.database
     knowledge = engine.knowledge
-    taught, refused = 0, []
-    for text in card.examples:
-        problem = lesson_problem(engine, text, intent_id or "")
-        if problem is None and intent_id is not None:
-            await database.call(database.store.add_learned, text, intent_id, user_id)
-            taught += 1
-        elif problem is not None:
-            refused.append(f'"{text}" ({problem})')
+    outcome = await database.call(
+        teach, engine, database.store, card.examples, intent_id or "", user_id
+    )
     said = []
-    if taught:
+    if outcome.taught:
         await retrain(context)
         topic = _topic_name(knowledge, str(intent_id))
-        said.append(knowledge.say("gaps_taught", count=taught, topic=topic))
-    if refused:
-        said.append(knowledge.say("gaps_refused", reasons="; ".join(refused)))
-    log.info("taught %d phrasing(s) from the gaps, %d refused", taught, len(refused))
+        said.append(knowledge.say("gaps_taught", count=len(outcome.taught), topic=topic))
+    if outcome.refused:
+        reasons = "; ".join(f'"{text}" ({why})' for text, why in outcome.refused)
+        said.append(knowledge.say("gaps_refused", reasons=reasons))
+    log.info(
+        "taught %d phrasing(s) from the gaps, %d refused", len(outcome.taught), len(outcome.refused)
+    )
     return "\n".join(said)
 
 

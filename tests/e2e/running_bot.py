@@ -39,9 +39,12 @@ class BotProcess:
     log: str = ""
 
 
-def start_bot(emu: BotApiEmulator, database: Path, **settings: str) -> subprocess.Popen[str]:
+def start_bot(
+    emu: BotApiEmulator, database: Path, content: Path | None = None, **settings: str
+) -> subprocess.Popen[str]:
     """``python -m bot run`` with only a token (``settings`` may replace it), the emulator's
-    URL, a database and ``settings``; output and errors in one stream."""
+    URL, a database and ``settings`` (and ``content`` instead of the shipped content);
+    output and errors in one stream."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTINGS)}
     env.update(
         TELEGRAM_BOT_TOKEN=emu.token,
@@ -50,7 +53,7 @@ def start_bot(emu: BotApiEmulator, database: Path, **settings: str) -> subproces
     )
     env.update(settings)
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "bot", "run", *(["--content", str(content)] if content else [])],
         cwd=PROJECT,
         env=env,
         stdout=subprocess.PIPE,
@@ -60,10 +63,12 @@ def start_bot(emu: BotApiEmulator, database: Path, **settings: str) -> subproces
 
 
 @contextmanager
-def bot_process(emu: BotApiEmulator, database: Path, **settings: str) -> Iterator[BotProcess]:
+def bot_process(
+    emu: BotApiEmulator, database: Path, content: Path | None = None, **settings: str
+) -> Iterator[BotProcess]:
     """The bot of ``start_bot``; on exit it gets SIGTERM and must stop cleanly with no error
     in its log."""
-    process = start_bot(emu, database, **settings)
+    process = start_bot(emu, database, content, **settings)
     running = BotProcess(process)
     try:
         yield running
