@@ -319,3 +319,41 @@ def test_gaps_review_in_the_terminal(tmp_path: Path) -> None:
 
     again = run_bot("gaps", "--database", str(database))
     assert QUESTION not in again.stdout  # what was taught is no gap any more
+
+
+async def test_a_group_taught_after_the_daily_purge_gets_a_toast_and_nothing_is_kept(
+    bot: Harness, knowledge: Knowledge
+) -> None:
+    """The purge clears the review with the patients' words it holds: its buttons are stale."""
+    from bot.telegram.admin import on_retention_purge
+    from bot.telegram.context import BotContext
+
+    await bot.text(QUESTION, user_id=PATIENT)
+    await bot.text("/gaps", user_id=ADMIN)
+    card = bot.request.sent()[-1]
+    await on_retention_purge(BotContext(bot.application))
+    sent = len(bot.request.sent())
+    await bot.press(buttons(card)[0]["callback_data"], user_id=ADMIN, message=card_message(card))
+    toast = bot.request.sent("answerCallbackQuery")[-1]
+    assert toast["text"] == knowledge.message("stale_button").strip()[:200]
+    assert len(bot.request.sent()) == sent  # the toast, no message
+    assert bot.store.learned() == []
+
+
+def test_a_lesson_that_the_content_now_contradicts_gives_way_to_the_content(
+    tmp_path: Path, knowledge: Knowledge
+) -> None:
+    """The clinic wrote the phrasing into another topic's examples since it was taught: the
+    files are the source of truth, so the matcher follows them and export drops the lesson."""
+    taken = knowledge.intents["pricing"].examples[0].text
+    lesson = Learned(1, taken, "booking", datetime.now(UTC))
+    merged = with_lessons(knowledge, [lesson])
+    assert taken not in [e.text for e in merged.intents["booking"].examples]
+    assert DialogueEngine(merged).respond(taken).answered_intent == "pricing"
+
+    from bot.analytics.learning import export_lessons
+
+    content = copy_shipped_content(tmp_path / "content")
+    before = {path: path.read_text() for path in (content / "intents").glob("*.yaml")}
+    assert export_lessons(load_knowledge(content), [lesson], content, False) == [1]
+    assert {path: path.read_text() for path in before} == before  # nothing written
