@@ -43,6 +43,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, Messa
 from telegram.request import RequestData
 
 from bench.common import PROJECT_ROOT, Row, fmt_ns, fmt_ratio, median, percentile, table
+from bot.analytics.database_url import Database
 from bot.content.knowledge import Knowledge
 from bot.content.loader import load_knowledge
 from bot.evaluation import load_eval_set
@@ -235,8 +236,8 @@ def bot_settings(directory: Path) -> BotSettings:
     ``directory``: a real file, so its per-update writes cost what they cost on a server."""
     names = {f.name for f in dataclasses.fields(BotSettings)}
     extra: dict[str, Any] = {}
-    if "database_path" in names:
-        extra["database_path"] = directory / "bench.sqlite3"
+    if "database" in names:
+        extra["database"] = Database.sqlite(directory / "bench.sqlite3")
     if "analytics_salt" in names:
         extra["analytics_salt"] = "benchmark-salt"
     return BotSettings(token=TOKEN, **extra)

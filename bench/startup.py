@@ -67,8 +67,9 @@ from bot.telegram.settings import BotSettings
 knowledge = load_knowledge(default_content_dir())
 names = {f.name for f in dataclasses.fields(BotSettings)}
 extra = {}
-if "database_path" in names:
-    extra["database_path"] = Path(os.environ["BENCH_DIR"]) / "bench.sqlite3"
+if "database" in names:
+    from bot.analytics.database_url import Database
+    extra["database"] = Database.sqlite(Path(os.environ["BENCH_DIR"]) / "bench.sqlite3")
 if "analytics_salt" in names:
     extra["analytics_salt"] = "benchmark-salt"
 application = build_application(BotSettings(token="777000:offline-benchmark", **extra), knowledge)

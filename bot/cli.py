@@ -6,10 +6,10 @@ import argparse
 import hashlib
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import log_setup
 from bot.content.changes import compare, content_counts
@@ -27,6 +27,9 @@ from bot.evaluation import (
 from bot.nlu.classifier import default_cache_dir
 from bot.nlu.units import question_units
 from bot.paths import default_content_dir
+
+if TYPE_CHECKING:
+    from bot.analytics.database_url import Database
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 ENV_FILE = ".env"
@@ -68,8 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     database = argparse.ArgumentParser(add_help=False)
     database.add_argument(
         "--database",
-        type=Path,
-        help="SQLite file (default: $DATABASE_PATH, else data/bot.sqlite3)",
+        metavar="FILE_OR_URL",
+        help="a SQLite file or a database URL (sqlite:///... or postgresql://...; default: "
+        "$DATABASE_URL, else $DATABASE_PATH, else data/bot.sqlite3)",
     )
     stats = commands.add_parser(
         "stats", parents=[content, database], help="questions and answer rates, 7 and 30 days"
@@ -157,6 +161,7 @@ def load_env_file(path: Path) -> None:
 
 def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     # Imported here so the terminal tools start fast and work without Telegram settings.
+    from sqlalchemy.exc import SQLAlchemyError
     from telegram.error import InvalidToken, NetworkError
 
     from bot.analytics.records import SaltMismatchError, SchemaVersionError
@@ -180,8 +185,8 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
             file=sys.stderr,
         )
         return 2
-    except (OSError, sqlite3.Error, SchemaVersionError, SaltMismatchError) as exc:
-        print(f"Cannot open the database at {settings.database_path}: {exc}", file=sys.stderr)
+    except (OSError, SQLAlchemyError, SchemaVersionError, SaltMismatchError) as exc:
+        print(f"Cannot open the database at {settings.database}: {_reason(exc)}", file=sys.stderr)
         return 2
     except NetworkError as exc:
         print(f"Cannot reach Telegram: {exc}", file=sys.stderr)
@@ -189,36 +194,58 @@ def _run_telegram(knowledge: Knowledge, content_dir: Path) -> int:
     return 0
 
 
-def _database_path(database: Path | None) -> Path | None:
-    """The --database file, else $DATABASE_PATH, else the default; None (and a message) if
-    there is no database there yet."""
-    from bot.telegram.settings import DEFAULT_DATABASE_PATH
+def _database(argument: str | None) -> Database | None:
+    """--database (a file or a URL), else $DATABASE_URL, else $DATABASE_PATH, else the
+    default file; None (and a message) if it is malformed or no SQLite file is there yet."""
+    from bot.analytics.database_url import Database, DatabaseUrlError
+    from bot.telegram.settings import SettingsError, database_from_env
 
-    path = database or Path(os.environ.get("DATABASE_PATH", "") or DEFAULT_DATABASE_PATH)
-    if not path.is_file():
-        print(f"No database at {path} yet: it is created when the bot first runs.", file=sys.stderr)
+    try:
+        if argument is None:
+            database = database_from_env(os.environ)
+        elif "://" in argument:
+            database = Database.parse(argument)
+        else:
+            database = Database.sqlite(Path(argument))
+    except (DatabaseUrlError, SettingsError) as exc:
+        print(exc, file=sys.stderr)
         return None
-    return path
+    if database.path is not None and not database.path.is_file():
+        print(
+            f"No database at {database.path} yet: it is created when the bot first runs.",
+            file=sys.stderr,
+        )
+        return None
+    return database
 
 
-def _adopt_salt(database: Path | None) -> int:
+def _reason(exc: BaseException) -> str:
+    """An error in one line; a driver's error without SQLAlchemy's advice link."""
+    original = getattr(exc, "orig", None)
+    return " ".join(str(original or exc).split())
+
+
+def _adopt_salt(argument: str | None) -> int:
     """Record the salt the bot would use now (ANALYTICS_SALT, else the salt file) as the
     database's, after the old one was lost."""
     from bot.analytics.store import EventStore
     from bot.telegram.settings import SettingsError, stored_salt
 
-    path = _database_path(database)
-    if path is None:
+    database = _database(argument)
+    if database is None:
         return 1
     try:
-        salt = os.environ.get("ANALYTICS_SALT", "").strip() or stored_salt(path)
+        salt = os.environ.get("ANALYTICS_SALT", "").strip()
+        if not salt and database.path is None:
+            raise SettingsError("ANALYTICS_SALT must be set with a PostgreSQL database")
+        salt = salt or stored_salt(database.path or Path())
     except SettingsError as exc:
         print(f"Cannot adopt the salt: {exc}", file=sys.stderr)
         return 2
-    with EventStore(path, salt) as store:
+    with EventStore(database, salt) as store:
         store.adopt_salt()
     print(
-        f"{path} now goes with the current analytics salt. Users recorded before can no longer "
+        f"{database} now goes with the current analytics salt. Users recorded before can no longer "
         "be recognised: /forget finds nothing of theirs and their old feedback buttons are "
         "out of date."
     )
@@ -226,14 +253,14 @@ def _adopt_salt(database: Path | None) -> int:
 
 
 def _learned(
-    knowledge: Knowledge, content_dir: Path, args: argparse.Namespace, database: Path | None
+    knowledge: Knowledge, content_dir: Path, args: argparse.Namespace, database: str | None
 ) -> int:
     """List the taught phrasings, or write them into the content files and let them go from
     the database (the files stay the source of truth)."""
     from bot.analytics.learning import ExportError, export_lessons
     from bot.analytics.store import EventStore
 
-    path = _database_path(database)
+    path = _database(database)
     if path is None:
         return 1
     with EventStore(path, salt="read-only-report") as store:
@@ -258,14 +285,14 @@ def _learned(
     return 0
 
 
-def _review_gaps(knowledge: Knowledge, database: Path | None) -> int:
+def _review_gaps(knowledge: Knowledge, database: str | None) -> int:
     """The /gaps review in the terminal: each group in turn, a numbered choice for each."""
     from bot.analytics.learning import with_lessons
     from bot.analytics.reports import find_gaps
     from bot.analytics.store import EventStore
     from bot.gaps_review import review_gaps
 
-    path = _database_path(database)
+    path = _database(database)
     if path is None:
         return 1
     piped = not sys.stdin.isatty()
@@ -299,14 +326,14 @@ def _review_gaps(knowledge: Knowledge, database: Path | None) -> int:
 
 
 def _report(
-    engine: DialogueEngine, command: str, database: Path | None, chart: Path | None = None
+    engine: DialogueEngine, command: str, database: str | None, chart: Path | None = None
 ) -> int:
     from bot.analytics.chart import chart_title, month_series, stats_chart_png
     from bot.analytics.learning import with_lessons
     from bot.analytics.reports import as_plain_text, find_gaps, gaps_report, stats_report
     from bot.analytics.store import EventStore
 
-    path = _database_path(database)
+    path = _database(database)
     if path is None:
         return 1
     titles = {intent_id: r.title for intent_id, r in engine.knowledge.responses.items()}

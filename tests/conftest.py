@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.analytics.database_url import Database
 from bot.content.checks import REQUIRED_ADMIN_COMMANDS, REQUIRED_COMMANDS, REQUIRED_MESSAGES
 from bot.content.knowledge import Knowledge
 from bot.content.loader import load_knowledge
@@ -17,6 +18,7 @@ from bot.content.messages import MESSAGES
 from bot.engine import DialogueEngine
 from bot.nlu.classifier import CACHE_VARIABLE
 from bot.paths import default_content_dir
+from tests.support.postgres import PostgresServer, PostgresUnavailableError, postgres_server
 
 _WRITTEN_OUT = ("welcome", "fallback", "clarify", "safety", "book")
 
@@ -150,3 +152,28 @@ def knowledge() -> Knowledge:
 def engine(knowledge: Knowledge) -> DialogueEngine:
     """The dialogue engine over the shipped content."""
     return DialogueEngine(knowledge)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole run (see tests/support/postgres.py)."""
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailableError as exc:
+        if os.environ.get("REQUIRE_POSTGRESQL") == "1":
+            pytest.fail(f"PostgreSQL is required here: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A new, empty database of each kind the store supports: a SQLite file, and a database
+    of its own on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield Database.sqlite(tmp_path / "bot.sqlite3")
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    created = server.new_database()
+    yield created
+    server.drop(created)

@@ -11,10 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
-from bot.analytics import store as store_module
-from bot.analytics.records import SchemaVersionError, Source, Vote
-from bot.analytics.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.analytics import schema as schema_module
+from bot.analytics.database_url import Database
+from bot.analytics.records import SaltMismatchError, SchemaVersionError, Source, Vote
+from bot.analytics.schema import SCHEMA_VERSION, statements
 from bot.analytics.store import EventStore
 from bot.engine import ReplyKind
 
@@ -40,9 +43,20 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(clock: FakeClock) -> Iterator[EventStore]:
-    with EventStore.in_memory(clock=clock) as store:
+def store(database: Database, clock: FakeClock) -> Iterator[EventStore]:
+    """A store on each kind of database (the whole suite runs on SQLite and PostgreSQL)."""
+    with EventStore(database, salt="test", clock=clock) as store:
         yield store
+
+
+def rows_of(database: Database, statement: str) -> list[tuple[object, ...]]:
+    """What the database holds, read past the store."""
+    engine = create_engine(database.url)
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(text(statement))]
+    finally:
+        engine.dispose()
 
 
 def ask(
@@ -173,16 +187,15 @@ def test_invalid_source_or_decision_fails_loudly(store: EventStore) -> None:
 # -- privacy -------------------------------------------------------------------------------
 
 
-def test_text_is_stored_only_for_unanswered_questions_and_redacted(tmp_path: Path) -> None:
-    path = tmp_path / "events.sqlite3"
-    with EventStore(path, salt="pepper") as store:
+def test_text_is_stored_only_for_unanswered_questions_and_redacted(database: Database) -> None:
+    with EventStore(database, salt="pepper") as store:
         ask(store, ReplyKind.ANSWER, text="how much is it? call 07700 900123")
         ask(store, ReplyKind.CLARIFY, text="treatment?")
         ask(store, ReplyKind.SAFETY, text="I'm pregnant, mail me at jo@example.com")
         ask(store, ReplyKind.FALLBACK, text="do you take groupon? jo@example.com +44 7700 900123")
         ask(store, ReplyKind.FALLBACK, text="   ")
         assert store.unanswered() == ["do you take groupon? [email] [phone]"]
-    texts = [row[0] for row in raw_rows(path, "SELECT text FROM events ORDER BY id")]
+    texts = [row[0] for row in rows_of(database, "SELECT text FROM events ORDER BY id")]
     assert texts == [None, None, None, "do you take groupon? [email] [phone]", None]
 
 
@@ -229,8 +242,10 @@ def test_forget_user_removes_exactly_that_users_rows(store: EventStore) -> None:
     assert store.forget_user(7) == 0
 
 
-def test_purge_deletes_old_texts_and_handoffs_but_keeps_counts(clock: FakeClock) -> None:
-    with EventStore.in_memory(clock=clock) as store:
+def test_purge_deletes_old_texts_and_handoffs_but_keeps_counts(
+    database: Database, clock: FakeClock
+) -> None:
+    with EventStore(database, salt="s", clock=clock) as store:
         assert store.retention_days == 90
         clock.set_days_ago(91)
         ask(store, ReplyKind.FALLBACK, text="old question")
@@ -250,14 +265,13 @@ def test_purge_deletes_old_texts_and_handoffs_but_keeps_counts(clock: FakeClock)
 
 
 def test_opening_the_database_purges_what_expired_while_the_bot_was_off(
-    tmp_path: Path, clock: FakeClock
+    database: Database, clock: FakeClock
 ) -> None:
-    path = tmp_path / "events.sqlite3"
     clock.set_days_ago(40)
-    with EventStore(path, salt="s", retention_days=30, clock=clock) as store:
+    with EventStore(database, salt="s", retention_days=30, clock=clock) as store:
         ask(store, ReplyKind.FALLBACK, text="asked long ago")
     clock.set_days_ago(0)
-    with EventStore(path, salt="s", retention_days=30, clock=clock) as store:
+    with EventStore(database, salt="s", retention_days=30, clock=clock) as store:
         assert store.unanswered(days=60) == []
         assert store.stats(60).fallbacks == 1
 
@@ -285,12 +299,16 @@ def test_feedback_counts_only_the_asking_users_first_vote(store: EventStore) -> 
 # -- staff handoff -------------------------------------------------------------------------
 
 
-def test_handoff_mapping_survives_closing_and_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "nested" / "bot.sqlite3"  # folders are created
-    with EventStore(path, salt="s") as store:
+def test_handoff_mapping_survives_closing_and_reopening(database: Database) -> None:
+    supergroup = -1001234567890  # Telegram's chat ids need 64 bits
+    with EventStore(database, salt="s") as store:
         store.save_handoff(staff_chat_id=-1001, staff_message_id=42, user_chat_id=555, user_id=555)
         store.save_handoff(staff_chat_id=-1001, staff_message_id=43, user_chat_id=777, user_id=777)
-    with EventStore(path, salt="s") as reopened:
+        store.save_handoff(
+            staff_chat_id=supergroup, staff_message_id=1, user_chat_id=7_000_000_001, user_id=1
+        )
+    with EventStore(database, salt="s") as reopened:
+        assert reopened.handoff_chat(supergroup, 1) == 7_000_000_001
         assert reopened.handoff_chat(-1001, 42) == 555
         assert reopened.handoff_chat(-1001, 43) == 777
         assert reopened.handoff_chat(-1001, 44) is None
@@ -392,8 +410,8 @@ def test_a_version_7_database_keeps_its_lessons_and_one_of_each_to_do(tmp_path: 
     """Step 7 makes lessons and to-dos unique; a to-do listed twice before is kept once."""
     path = tmp_path / "v7.sqlite3"
     with closing(sqlite3.connect(path)) as db, db:
-        for step in MIGRATIONS[:7]:
-            for statement in step:
+        for step in range(7):
+            for statement in statements(step, "sqlite"):
                 db.execute(statement)
         db.execute("PRAGMA user_version = 7")
         db.execute(
@@ -434,9 +452,9 @@ def test_a_failing_migration_leaves_the_database_at_its_old_version(
     with closing(sqlite3.connect(path)) as db, db:
         for statement in VERSION_1:
             db.execute(statement)
-    broken = (*store_module.MIGRATIONS[:1], ("CREATE TABLE posts (id)", "NOT SQL"))
-    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
-    with pytest.raises(sqlite3.OperationalError):
+    broken = (*schema_module.MIGRATIONS[:1], ("CREATE TABLE posts (id)", "NOT SQL"))
+    monkeypatch.setattr(schema_module, "MIGRATIONS", broken)
+    with pytest.raises(OperationalError):
         EventStore(path, salt="s")
     assert raw_rows(path, "PRAGMA user_version") == [(1,)]
     assert raw_rows(path, "SELECT name FROM sqlite_master WHERE name = 'posts'") == []
@@ -447,25 +465,29 @@ def test_database_files_are_private_and_deletion_overwrites(tmp_path: Path) -> N
     path = tmp_path / "private" / "bot.sqlite3"
     with EventStore(path, salt="s") as store:
         ask(store, user_id=1)
-        assert store._db.execute("PRAGMA secure_delete").fetchone()[0] == 1
+        with store._read() as db:
+            assert db.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
     assert path.parent.stat().st_mode & 0o777 == 0o700
     for file in path.parent.iterdir():
         assert file.stat().st_mode & 0o777 == 0o600, file.name
 
 
-def test_simultaneous_first_opens_all_succeed(tmp_path: Path) -> None:
-    """Several workers starting at once on a new database: each migration step runs once."""
+def test_simultaneous_first_opens_all_succeed(database: Database) -> None:
+    """Several workers starting at once on a new database: each migration step runs once,
+    and the first one's salt check is kept."""
     import subprocess
     import sys
 
-    path = tmp_path / "shared" / "bot.sqlite3"
+    url = database.url.render_as_string(hide_password=False)
     code = (
-        "import sys; from pathlib import Path; from bot.analytics.store import EventStore\n"
-        "with EventStore(Path(sys.argv[1]), salt='s') as store: print(store.schema_version)"
+        "import sys; from bot.analytics.database_url import Database\n"
+        "from bot.analytics.store import EventStore\n"
+        "with EventStore(Database.parse(sys.argv[1]), salt='s') as store:\n"
+        "    store.verify_salt(); print(store.schema_version)"
     )
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", code, str(path)],
+            [sys.executable, "-c", code, url],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -481,26 +503,61 @@ def test_tables_without_a_recorded_version_are_adopted(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     with EventStore(path, salt="s") as store:
         ask(store, user_id=1)
-        store._db.execute("PRAGMA user_version = 0")  # a step whose version was never written
+        store._pragma("user_version = 0")  # a step whose version was never written
     with EventStore(path, salt="s") as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.stats(7).answered == 1  # nothing lost
 
 
-def test_inbox_keeps_updates_until_handled_and_remembers_them(tmp_path: Path) -> None:
+def test_inbox_keeps_updates_until_handled_and_remembers_them(database: Database) -> None:
     now = [NOW]
-    with EventStore(tmp_path / "bot.sqlite3", salt="s", clock=lambda: now[0]) as store:
+    with EventStore(database, salt="s", clock=lambda: now[0]) as store:
         store.inbox_receive([(1, '{"update_id": 1}'), (2, '{"update_id": 2}')])
         store.inbox_receive([(2, '{"update_id": 2}')])  # fetched again: kept once
         assert store.inbox_pending() == ['{"update_id": 1}', '{"update_id": 2}']
         store.inbox_done(1)
         assert store.inbox_pending() == ['{"update_id": 2}']
         assert store.inbox_handled(1) and not store.inbox_handled(2)
-        assert store._db.execute("SELECT body FROM inbox WHERE update_id = 1").fetchone() == (
-            None,  # the patient's words go as soon as the update is handled
-        )
+        body = rows_of(database, "SELECT body FROM inbox WHERE update_id = 1")
+        assert body == [(None,)]  # the patient's words go as soon as the update is handled
         store.inbox_done(3)  # a webhook update, never fetched: remembered too
         assert store.inbox_handled(3)
         now[0] = NOW + timedelta(days=3)
         store.purge_expired()
         assert not store.inbox_handled(1) and store.inbox_pending() == ['{"update_id": 2}']
+
+
+def test_a_phrasing_taught_twice_at_once_is_kept_once(database: Database) -> None:
+    """Two admins checked the phrasing before either kept it: the store's unique key decides."""
+    key = "is the clinic dog friendly"
+    with EventStore(database, "s") as store:
+        first, added = store.add_learned("is the clinic dog friendly", "location_hours", key, 1)
+        again, added_again = store.add_learned(
+            "Is the clinic dog-friendly?", "out_of_scope", key, 2
+        )
+        assert added and not added_again and again == first
+        assert store.learned() == [first]
+        assert store.forget_learned(first.id) == first
+        assert store.forget_learned(first.id) is None
+        assert store.add_todo(["gift wrap?"], 2) and not store.add_todo(["gift wrap?"], 3)
+        assert store.todos() == [(["gift wrap?"], 2)]
+
+
+def test_conversation_state_is_kept_replaced_and_deleted(database: Database) -> None:
+    with EventStore(database, "s") as store:
+        store.save_user_state(8_000_000_001, b"\x00state")
+        store.save_user_state(8_000_000_001, b"\x00newer")
+        store.save_user_state(2, b"other")
+        store.save_user_state(2, None)
+        assert store.user_states() == {8_000_000_001: b"\x00newer"}
+
+
+def test_the_salt_check_is_kept_and_adopted(database: Database) -> None:
+    with EventStore(database, "first") as store:
+        store.verify_salt()
+        store.verify_salt()
+    with EventStore(database, "second") as store, pytest.raises(SaltMismatchError):
+        store.verify_salt()
+    with EventStore(database, "second") as store:
+        store.adopt_salt()
+        store.verify_salt()

@@ -104,3 +104,42 @@ def test_salt_is_private_whole_and_the_same_for_simultaneous_first_starts(
     salt_file.write_text("")  # what a full disk used to leave behind
     with pytest.raises(SettingsError, match="is empty"):
         stored_salt(database)
+
+
+@pytest.mark.parametrize(
+    ("url", "dialect", "shown"),
+    [
+        ("sqlite:///data/x.sqlite3", "sqlite", "data/x.sqlite3"),
+        ("sqlite:////srv/x.sqlite3", "sqlite", "/srv/x.sqlite3"),
+        ("postgresql://bot:pw@db:5432/clinic", "postgresql", "postgresql://bot:***@db:5432/clinic"),
+        ("postgres://bot:pw@db/clinic", "postgresql", "postgresql://bot:***@db/clinic"),
+    ],
+)
+def test_database_url_chooses_the_database(url: str, dialect: str, shown: str) -> None:
+    settings = BotSettings.from_env({**TOKEN, "DATABASE_URL": url, "DATABASE_PATH": "ignored"})
+    assert settings.database.dialect == dialect
+    assert str(settings.database) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("mysql://bot:secret@h/db", "'mysql' databases are not supported"),
+        ("postgresql://bot:secret@h", "names no database"),
+        ("sqlite://", "names no file"),
+        ("bot:secret@nowhere", "is not a database URL"),
+    ],
+)
+def test_a_malformed_database_url_is_named_with_its_password_hidden(
+    url: str, complaint: str
+) -> None:
+    with pytest.raises(SettingsError, match=complaint) as raised:
+        BotSettings.from_env({**TOKEN, "DATABASE_URL": url})
+    assert "DATABASE_URL" in str(raised.value) and "secret" not in str(raised.value)
+
+
+def test_postgresql_needs_a_salt_every_worker_shares() -> None:
+    with pytest.raises(SettingsError, match="ANALYTICS_SALT must be set"):
+        BotSettings.from_env(
+            {"TELEGRAM_BOT_TOKEN": "123:abc", "DATABASE_URL": "postgresql://h/clinic"}
+        )

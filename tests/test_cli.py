@@ -208,3 +208,16 @@ def test_a_lost_salt_file_stops_the_bot_until_the_new_salt_is_adopted(tmp_path: 
         store.verify_salt()  # the bot starts with the new salt now
     with EventStore(database, "yet another salt") as store, pytest.raises(SaltMismatchError):
         store.verify_salt()
+
+
+def test_an_unreachable_database_stops_the_bot_with_status_2() -> None:
+    result = run_bot(
+        "run",
+        TELEGRAM_BOT_TOKEN="123:abc",
+        TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot",  # never reached
+        ANALYTICS_SALT="salt",
+        DATABASE_URL="postgresql://bot:secret@127.0.0.1:1/clinic",
+    )
+    assert result.returncode == 2
+    assert "Cannot open the database at postgresql://bot:***@127.0.0.1:1/clinic" in result.stderr
+    assert "Connection refused" in result.stderr and "secret" not in result.stderr

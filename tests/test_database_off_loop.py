@@ -11,6 +11,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
@@ -97,7 +98,7 @@ async def test_a_write_that_never_gets_the_lock_is_reported_not_silently_lost(
     try:
         with caplog.at_level(logging.WARNING), locked(path):
             database.record(**event())
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
+            with pytest.raises(OperationalError, match="locked"):
                 await database.call(database.store.forget_user, 7)
         messages = [r.getMessage() for r in caplog.records]
         assert any("a database write was lost: OperationalError" in m for m in messages)

@@ -277,21 +277,6 @@ async def test_two_admins_teaching_one_group_keep_each_phrasing_once(
     assert bot.errors == []
 
 
-def test_two_admins_at_once_in_the_store_keep_a_phrasing_once(
-    tmp_path: Path, engine: DialogueEngine
-) -> None:
-    """Both checked the phrasing before either kept it: the store's unique key decides."""
-    with EventStore(tmp_path / "bot.sqlite3", "s") as store:
-        first, added = store.add_learned(
-            QUESTION, "location_hours", "is the clinic dog friendly", 1
-        )
-        again, added_again = store.add_learned(
-            "Is the clinic dog-friendly?", OUT_OF_SCOPE, "is the clinic dog friendly", 2
-        )
-        assert added and not added_again and again == first
-        assert store.learned() == [first]
-
-
 def test_gaps_review_in_the_terminal(tmp_path: Path) -> None:
     database = tmp_path / "bot.sqlite3"
     with EventStore(database, "s") as store:

@@ -9,9 +9,10 @@ timeout, and the event was then dropped. Here:
 * writes nobody waits for (``later``: analytics events, inbox marks) return at once; the
   event's id is drawn up front (``EventStore.new_event_id``), so the answer and its feedback
   buttons go out without waiting for the database;
-* a statement that finds the database locked is tried again, with pauses, for up to
-  ``LOCK_PATIENCE``, instead of being dropped; each try waits only briefly (the store's
-  ``busy_timeout``), so the thread is never stuck inside SQLite for long;
+* a statement that finds the database locked (SQLite) or unreachable (a PostgreSQL server
+  restarting) is tried again, with pauses, for up to ``LOCK_PATIENCE``, instead of being
+  dropped; each SQLite try waits only briefly (the store's ``busy_timeout``), so the thread
+  is never stuck inside SQLite for long;
 * ``close`` finishes the queued writes (giving up on a lock after ``CLOSING_PATIENCE``) and
   then closes the store.
 """
@@ -20,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy.exc import OperationalError
 
 from bot.analytics.store import EventStore
 
@@ -85,23 +87,33 @@ class DatabaseWorker:
         while True:
             try:
                 return job()
-            except sqlite3.OperationalError as exc:
+            except OperationalError as exc:
                 patience = CLOSING_PATIENCE if self._closing.is_set() else self._patience
                 if not _is_locked(exc) or time.monotonic() - started > patience:
                     raise
                 if attempt == 0:
-                    log.warning("the database is locked by another process: waiting for it")
+                    log.warning("the database is locked or unreachable: waiting for it")
             time.sleep(_PAUSES[min(attempt, len(_PAUSES) - 1)])
             attempt += 1
 
 
-def _is_locked(exc: sqlite3.OperationalError) -> bool:
-    message = str(exc).lower()
-    return "locked" in message or "busy" in message
+def _is_locked(exc: OperationalError) -> bool:
+    """Worth waiting for: SQLite's write lock held by another process, or a PostgreSQL
+    server that cannot be reached right now (restarting, or the network)."""
+    if exc.connection_invalidated or exc.orig is None:
+        return True
+    message = str(exc.orig).lower()
+    return "locked" in message or "busy" in message or _is_postgresql(exc)
+
+
+def _is_postgresql(exc: OperationalError) -> bool:
+    return type(exc.orig).__module__.startswith("psycopg")
 
 
 def _report_failure(future: Future[Any]) -> None:
     exc = future.exception()
     if exc is not None:
-        # sqlite3's messages name tables and constraints, never the values written.
-        log.error("a database write was lost: %s: %s", type(exc).__name__, exc)
+        # The store's engine hides statement parameters: messages name tables and
+        # constraints, never the values written.
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        log.error("a database write was lost: %s: %s", type(exc).__name__, reason)

@@ -1,10 +1,12 @@
 """The analytics database: one row per question, feedback, staff handoffs and channel posts.
 
-SQLite in WAL mode with ``synchronous=NORMAL``: every ``record`` is its own committed
-transaction, so an event whose id was returned survives the process being killed. The
-schema is versioned with ``PRAGMA user_version``; ``schema.MIGRATIONS`` holds the steps,
-each applied in one transaction, so a database from any older version is brought up to date
-when opened and a half-applied step never exists.
+A SQLite file (the default) or a PostgreSQL server, through SQLAlchemy Core: one set of SQL
+statements for both, bound by name. SQLite runs in WAL mode with ``synchronous=NORMAL``;
+every ``record`` is its own committed transaction, so an event whose id was returned
+survives the process being killed. ``schema.MIGRATIONS`` holds the schema's steps, each
+applied in one transaction, so a database from any older version is brought up to date when
+opened and a half-applied step never exists. Several processes may share one PostgreSQL
+database: each statement below is safe when another process runs the same at once.
 
 Privacy: user ids are stored only as a salted HMAC; question text is stored only for questions
 the bot could not answer, after ``redact``, and is deleted after ``retention_days``.
@@ -16,16 +18,22 @@ import hashlib
 import hmac
 import os
 import secrets
-import sqlite3
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import TextClause
+
+from bot.analytics.database_url import MEMORY, Database
 from bot.analytics.records import (
     DayOutcomes,
     Learned,
@@ -37,14 +45,16 @@ from bot.analytics.records import (
     Vote,
 )
 from bot.analytics.redaction import redact
-from bot.analytics.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.analytics.schema import SCHEMA_VERSION, statements
 from bot.engine import ReplyKind
 
-MEMORY = ":memory:"
 TOP_INTENTS = 5
 TERMINAL_TEACHER = "terminal"  # who taught a phrasing in `python -m bot gaps --review`
-# How long one statement waits for another process's write lock before SQLite gives up.
+# How long one statement waits for another process's write lock before SQLite gives up (and
+# for a PostgreSQL server to accept a connection).
 DEFAULT_BUSY_TIMEOUT = 10.0
+# Held while PostgreSQL's schema is migrated, so workers starting together take turns.
+_MIGRATION_LOCK = 0x0C11_41C0
 # Event ids are drawn at random when the caller needs the id before the row is written
 # (``new_event_id``): 59 bits, at most 18 digits in a feedback button's callback data, and a
 # clash as likely as guessing a 59-bit secret.
@@ -66,48 +76,44 @@ class EventStore:
 
     def __init__(
         self,
-        path: Path,
+        database: Database | Path,
         salt: str,
         retention_days: int = 90,
         clock: Callable[[], datetime] = utc_now,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> None:
-        """``busy_timeout``: seconds a statement waits for another process's write lock once
-        the database is open (the bot keeps it short and tries again in its database thread:
-        ``bot.analytics.background``); opening and migrating wait DEFAULT_BUSY_TIMEOUT."""
+        """``database``: a Database (``DATABASE_URL``), or a SQLite file's path.
+
+        ``busy_timeout``: seconds a SQLite statement waits for another process's write lock
+        once the database is open (the bot keeps it short and tries again in its database
+        thread: ``bot.analytics.background``); opening and migrating wait
+        DEFAULT_BUSY_TIMEOUT.
+        """
         if not salt:
             raise ValueError("the analytics salt must not be empty")
         if retention_days < 1:
             raise ValueError("retention_days must be at least 1")
-        self.path = path
+        self.database = database if isinstance(database, Database) else Database.sqlite(database)
+        self.path = self.database.path
         self.retention_days = retention_days
         self._salt = salt.encode()
         self._clock = clock
         self._lock = threading.RLock()
-        if str(path) != MEMORY:
-            _create_private(path)
-        # isolation_level=None: no implicit transactions; each write below commits at once
-        # or runs inside an explicit BEGIN IMMEDIATE ... COMMIT.
-        self._db = sqlite3.connect(
-            path, timeout=DEFAULT_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        self._sqlite = self.database.dialect == "sqlite"
+        if self.path is not None:
+            _create_private(self.path)
+        self._engine = (
+            _sqlite_engine(self.database) if self._sqlite else _postgresql_engine(self.database)
         )
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL keeps every committed event through a killed process
-            # (tests/test_database_durability.py); only a power cut may lose the last few.
-            # FULL would fsync on every event, which caps a busy bot at disk speed.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            # /forget and the retention purge promise deletion: overwrite, do not just unlink
-            # pages (the default depends on how SQLite was built).
-            self._db.execute("PRAGMA secure_delete=ON")
             self._migrate()
             # The bot also purges on a schedule; this keeps the retention promise even if
             # it was stopped for longer than the retention period.
             self.purge_expired()
-            self._db.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000):d}")
+            if self._sqlite:
+                self._pragma(f"busy_timeout = {round(busy_timeout * 1000):d}")
         except BaseException:
-            self._db.close()
+            self._engine.dispose()
             raise
 
     @classmethod
@@ -118,7 +124,7 @@ class EventStore:
     def close(self) -> None:
         """Close the database (committed data is already on disk)."""
         with self._lock:
-            self._db.close()
+            self._engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -134,8 +140,8 @@ class EventStore:
     @property
     def schema_version(self) -> int:
         """The schema version of the open database."""
-        with self._lock:
-            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        with self._read() as db:
+            return self._version(db)
 
     def verify_salt(self) -> None:
         """Check that this store's salt is the one the database's user hashes were made
@@ -146,13 +152,17 @@ class EventStore:
         """
         check = self._salt_check()
         with self._transaction() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'salt_check'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta (key, value) VALUES ('salt_check', ?)", (check,))
-                return
+            # Workers starting together on a new database: the first one's salt is kept.
+            _run(
+                db,
+                "INSERT INTO meta (key, value) VALUES ('salt_check', :check)"
+                " ON CONFLICT (key) DO NOTHING",
+                check=check,
+            )
+            row = _run(db, "SELECT value FROM meta WHERE key = 'salt_check'").one()
         if not hmac.compare_digest(str(row[0]), check):
             raise SaltMismatchError(
-                f"{self.path}: the analytics salt is not the one this database's users were "
+                f"{self.database}: the analytics salt is not the one this database's users were "
                 "recorded with (was the .salt file beside it lost, or ANALYTICS_SALT "
                 "changed?). Restore the old salt; or, to go on with this one, run "
                 "'python -m bot adopt-salt' (earlier users can then no longer be recognised: "
@@ -162,9 +172,11 @@ class EventStore:
     def adopt_salt(self) -> None:
         """Record this store's salt as the database's, replacing any other (see verify_salt)."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('salt_check', ?)",
-                (self._salt_check(),),
+            _run(
+                db,
+                "INSERT INTO meta (key, value) VALUES ('salt_check', :check)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                check=self._salt_check(),
             )
 
     def _salt_check(self) -> str:
@@ -200,25 +212,26 @@ class EventStore:
         stored_text = None
         if text and decision is ReplyKind.FALLBACK:
             stored_text = redact(text).strip() or None
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO events (id, time, user_hash, chat_type, source, tag, intent, score,"
-                " decision, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event_id,
-                    self._timestamp(self._now()),
-                    None if user_id is None else self.user_hash(user_id),
-                    chat_type,
-                    source.value,
-                    tag,
-                    intent_id,
-                    round(float(score), 1),
-                    decision.value,
-                    stored_text,
-                ),
-            )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        columns = {
+            "time": self._timestamp(self._now()),
+            "user_hash": None if user_id is None else self.user_hash(user_id),
+            "chat_type": chat_type,
+            "source": source.value,
+            "tag": tag,
+            "intent": intent_id,
+            "score": round(float(score), 1),
+            "decision": decision.value,
+            "text": stored_text,
+        }
+        if event_id is not None:  # else the database numbers it
+            columns["id"] = event_id
+        names = ", ".join(columns)
+        values = ", ".join(f":{name}" for name in columns)
+        with self._transaction() as db:
+            row = _run(
+                db, f"INSERT INTO events ({names}) VALUES ({values}) RETURNING id", **columns
+            ).one()
+        return int(row[0])
 
     @staticmethod
     def new_event_id() -> int:
@@ -230,59 +243,73 @@ class EventStore:
         """Store the first Yes/No vote on an event of that user; a second press (a double tap
         before the buttons go) neither overwrites it nor counts twice."""
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT feedback FROM events WHERE id = ? AND user_hash = ?",
-                (event_id, self.user_hash(user_id)),
-            ).fetchone()
+            row = _run(
+                db,
+                "SELECT feedback FROM events WHERE id = :id AND user_hash = :user",
+                id=event_id,
+                user=self.user_hash(user_id),
+            ).first()
             if row is None:
                 return Vote.UNKNOWN
-            if row[0] is not None:
-                return Vote.ALREADY
-            db.execute(
-                "UPDATE events SET feedback = ? WHERE id = ? AND feedback IS NULL",
-                (int(helpful), event_id),
-            )
-        return Vote.SAVED
+            saved = _run(
+                db,
+                "UPDATE events SET feedback = :helpful WHERE id = :id AND feedback IS NULL",
+                helpful=int(helpful),
+                id=event_id,
+            ).rowcount
+        return Vote.SAVED if saved else Vote.ALREADY
 
     def forget_user(self, user_id: int) -> int:
         """Delete every event, handoff and the conversation state of a user; return the
         number of rows deleted."""
         user = self.user_hash(user_id)
         with self._transaction() as db:
-            events = db.execute("DELETE FROM events WHERE user_hash = ?", (user,)).rowcount
-            handoffs = db.execute("DELETE FROM handoffs WHERE user_hash = ?", (user,)).rowcount
-            state = db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,)).rowcount
+            events = _run(db, "DELETE FROM events WHERE user_hash = :user", user=user).rowcount
+            handoffs = _run(db, "DELETE FROM handoffs WHERE user_hash = :user", user=user).rowcount
+            state = _run(db, "DELETE FROM user_state WHERE user_id = :id", id=user_id).rowcount
         return events + handoffs + state
 
     # -- conversation state ----------------------------------------------------------------
 
     def user_states(self) -> dict[int, bytes]:
         """Every user's saved conversation state (as ``save_user_state`` got it)."""
-        with self._lock:
-            rows = self._db.execute("SELECT user_id, data FROM user_state").fetchall()
+        with self._read() as db:
+            rows = _run(db, "SELECT user_id, data FROM user_state").all()
         return {int(user_id): bytes(data) for user_id, data in rows}
 
     def save_user_state(self, user_id: int, data: bytes | None) -> None:
         """Keep a user's conversation state (serialised by the caller); None deletes it."""
-        with self._lock:
+        with self._transaction() as db:
             if data is None:
-                self._db.execute("DELETE FROM user_state WHERE user_id = ?", (user_id,))
+                _run(db, "DELETE FROM user_state WHERE user_id = :id", id=user_id)
             else:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO user_state (user_id, data, updated) VALUES (?, ?, ?)",
-                    (user_id, data, self._timestamp(self._now())),
+                _run(
+                    db,
+                    "INSERT INTO user_state (user_id, data, updated) VALUES (:id, :data, :now)"
+                    " ON CONFLICT (user_id) DO UPDATE"
+                    " SET data = excluded.data, updated = excluded.updated",
+                    id=user_id,
+                    data=data,
+                    now=self._timestamp(self._now()),
                 )
 
     def purge_expired(self) -> int:
         """Delete question texts and handoffs older than the retention period; return rows."""
         cutoff = self._timestamp(self._now() - timedelta(days=self.retention_days))
         with self._transaction() as db:
-            texts = db.execute(
-                "UPDATE events SET text = NULL WHERE text IS NOT NULL AND time < ?", (cutoff,)
+            texts = _run(
+                db,
+                "UPDATE events SET text = NULL WHERE text IS NOT NULL AND time < :cutoff",
+                cutoff=cutoff,
             ).rowcount
-            handoffs = db.execute("DELETE FROM handoffs WHERE created_at < ?", (cutoff,)).rowcount
-            inbox_cutoff = self._timestamp(self._now() - INBOX_KEEP)
-            db.execute("DELETE FROM inbox WHERE done = 1 AND received < ?", (inbox_cutoff,))
+            handoffs = _run(
+                db, "DELETE FROM handoffs WHERE created_at < :cutoff", cutoff=cutoff
+            ).rowcount
+            _run(
+                db,
+                "DELETE FROM inbox WHERE done = 1 AND received < :cutoff",
+                cutoff=self._timestamp(self._now() - INBOX_KEEP),
+            )
         return texts + handoffs
 
     # -- update inbox ----------------------------------------------------------------------
@@ -293,35 +320,38 @@ class EventStore:
             return
         received = self._timestamp(self._now())
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO inbox (update_id, body, received) VALUES (?, ?, ?)",
-                [(update_id, body, received) for update_id, body in updates],
+            db.execute(
+                _sql(
+                    "INSERT INTO inbox (update_id, body, received) VALUES (:id, :body, :now)"
+                    " ON CONFLICT (update_id) DO NOTHING"
+                ),
+                [{"id": update_id, "body": body, "now": received} for update_id, body in updates],
             )
 
     def inbox_handled(self, update_id: int) -> bool:
         """Whether this update was handled already (a replay or a redelivery)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT done FROM inbox WHERE update_id = ?", (update_id,)
-            ).fetchone()
+        with self._read() as db:
+            row = _run(db, "SELECT done FROM inbox WHERE update_id = :id", id=update_id).first()
         return bool(row and row[0])
 
     def inbox_done(self, update_id: int) -> None:
         """Mark an update handled; its content (the patient's words) is dropped at once."""
         received = self._timestamp(self._now())
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO inbox (update_id, body, received, done) VALUES (?, NULL, ?, 1) "
-                "ON CONFLICT (update_id) DO UPDATE SET done = 1, body = NULL",
-                (update_id, received),
+            _run(
+                db,
+                "INSERT INTO inbox (update_id, body, received, done) VALUES (:id, NULL, :now, 1)"
+                " ON CONFLICT (update_id) DO UPDATE SET done = 1, body = NULL",
+                id=update_id,
+                now=received,
             )
 
     def inbox_pending(self) -> list[str]:
         """Updates fetched but never handled (the process died), oldest first, as JSON."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT body FROM inbox WHERE done = 0 AND body IS NOT NULL ORDER BY update_id"
-            ).fetchall()
+        with self._read() as db:
+            rows = _run(
+                db, "SELECT body FROM inbox WHERE done = 0 AND body IS NOT NULL ORDER BY update_id"
+            ).all()
         return [str(row[0]) for row in rows]
 
     # -- staff handoff ---------------------------------------------------------------------
@@ -330,27 +360,31 @@ class EventStore:
         self, *, staff_chat_id: int, staff_message_id: int, user_chat_id: int, user_id: int
     ) -> None:
         """Remember which user a message forwarded to the staff chat came from."""
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO handoffs (staff_chat_id, staff_message_id, user_chat_id,"
-                " user_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                (
-                    staff_chat_id,
-                    staff_message_id,
-                    user_chat_id,
-                    self.user_hash(user_id),
-                    self._timestamp(self._now()),
-                ),
+        with self._transaction() as db:
+            _run(
+                db,
+                "INSERT INTO handoffs (staff_chat_id, staff_message_id, user_chat_id, user_hash,"
+                " created_at) VALUES (:staff_chat, :staff_message, :user_chat, :user, :now)"
+                " ON CONFLICT (staff_chat_id, staff_message_id) DO UPDATE"
+                " SET user_chat_id = excluded.user_chat_id, user_hash = excluded.user_hash,"
+                " created_at = excluded.created_at",
+                staff_chat=staff_chat_id,
+                staff_message=staff_message_id,
+                user_chat=user_chat_id,
+                user=self.user_hash(user_id),
+                now=self._timestamp(self._now()),
             )
 
     def handoff_chat(self, staff_chat_id: int, staff_message_id: int) -> int | None:
         """The user's chat for a staff reply to a forwarded message; None if unknown."""
-        with self._lock:
-            row = self._db.execute(
+        with self._read() as db:
+            row = _run(
+                db,
                 "SELECT user_chat_id FROM handoffs"
-                " WHERE staff_chat_id = ? AND staff_message_id = ?",
-                (staff_chat_id, staff_message_id),
-            ).fetchone()
+                " WHERE staff_chat_id = :staff_chat AND staff_message_id = :staff_message",
+                staff_chat=staff_chat_id,
+                staff_message=staff_message_id,
+            ).first()
         return None if row is None else int(row[0])
 
     # -- learned phrasings ------------------------------------------------------------------
@@ -368,54 +402,59 @@ class EventStore:
         kept = redact(text).strip()
         added_by = TERMINAL_TEACHER if user_id is None else self.user_hash(user_id)
         with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO learned (text, intent, added_by, added_at, key) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                (kept, intent_id, added_by, self._timestamp(added_at), key),
-            )
-            if cursor.rowcount == 1:
-                assert cursor.lastrowid is not None
-                return Learned(cursor.lastrowid, kept, intent_id, added_at), True
-            row = db.execute(
-                "SELECT id, text, intent, added_at FROM learned WHERE key = ?", (key,)
-            ).fetchone()
+            added = _run(
+                db,
+                "INSERT INTO learned (text, intent, added_by, added_at, key)"
+                " VALUES (:text, :intent, :by, :now, :key) ON CONFLICT (key) DO NOTHING"
+                " RETURNING id",
+                text=kept,
+                intent=intent_id,
+                by=added_by,
+                now=self._timestamp(added_at),
+                key=key,
+            ).first()
+            if added is not None:
+                return Learned(int(added[0]), kept, intent_id, added_at), True
+            row = _run(
+                db, "SELECT id, text, intent, added_at FROM learned WHERE key = :key", key=key
+            ).one()
         return _learned_row(row), False
 
     def learned(self) -> list[Learned]:
         """Every taught phrasing, newest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, text, intent, added_at FROM learned ORDER BY id DESC"
-            ).fetchall()
+        with self._read() as db:
+            rows = _run(db, "SELECT id, text, intent, added_at FROM learned ORDER BY id DESC").all()
         return [_learned_row(row) for row in rows]
 
     def forget_learned(self, learned_id: int) -> Learned | None:
         """Undo one taught phrasing; None when it is gone already."""
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT id, text, intent, added_at FROM learned WHERE id = ?", (learned_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute("DELETE FROM learned WHERE id = ?", (learned_id,))
-        return _learned_row(row)
+            row = _run(
+                db,
+                "DELETE FROM learned WHERE id = :id RETURNING id, text, intent, added_at",
+                id=learned_id,
+            ).first()
+        return None if row is None else _learned_row(row)
 
     def add_todo(self, examples: list[str], asked: int) -> bool:
         """Put a group of unanswered questions on the content to-do list (redacted); False
         when that group is listed already (another admin was quicker)."""
         kept = "\n".join(redact(example).strip() for example in examples)
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO todo (examples, asked, added_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (examples) DO NOTHING",
-                (kept, asked, self._timestamp(self._now())),
-            )
-        return cursor.rowcount == 1
+        with self._transaction() as db:
+            added = _run(
+                db,
+                "INSERT INTO todo (examples, asked, added_at) VALUES (:examples, :asked, :now)"
+                " ON CONFLICT (examples) DO NOTHING",
+                examples=kept,
+                asked=asked,
+                now=self._timestamp(self._now()),
+            ).rowcount
+        return added == 1
 
     def todos(self) -> list[tuple[list[str], int]]:
         """The content to-do list, newest first: each group's phrasings and how often asked."""
-        with self._lock:
-            rows = self._db.execute("SELECT examples, asked FROM todo ORDER BY id DESC").fetchall()
+        with self._read() as db:
+            rows = _run(db, "SELECT examples, asked FROM todo ORDER BY id DESC").all()
         return [(str(examples).split("\n"), int(asked)) for examples, asked in rows]
 
     # -- channel posts ---------------------------------------------------------------------
@@ -425,32 +464,36 @@ class EventStore:
 
         Two previews open at once get the same tag; both posts then share its visits.
         """
-        with self._lock:
-            row = self._db.execute(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'posts'"
-            ).fetchone()
-        return f"post{(int(row[0]) if row else 0) + 1}"
+        with self._read() as db:
+            # Posts are never deleted, so the highest id is the last one given.
+            row = _run(db, "SELECT COALESCE(MAX(id), 0) FROM posts").one()
+        return f"post{int(row[0]) + 1}"
 
     def record_post(self, *, intent_id: str, channel: str, message_id: int, tag: str) -> Post:
         """Store a published channel post."""
         published_at = self._now()
-        with self._lock:
-            cursor = self._db.execute(
+        with self._transaction() as db:
+            row = _run(
+                db,
                 "INSERT INTO posts (intent_id, channel, message_id, tag, published_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (intent_id, channel, message_id, tag, self._timestamp(published_at)),
-            )
-        assert cursor.lastrowid is not None
-        return Post(cursor.lastrowid, intent_id, channel, message_id, tag, published_at)
+                " VALUES (:intent, :channel, :message, :tag, :now) RETURNING id",
+                intent=intent_id,
+                channel=channel,
+                message=message_id,
+                tag=tag,
+                now=self._timestamp(published_at),
+            ).one()
+        return Post(int(row[0]), intent_id, channel, message_id, tag, published_at)
 
     def posts(self, limit: int = 20) -> list[Post]:
         """Published posts, newest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as db:
+            rows = _run(
+                db,
                 "SELECT id, intent_id, channel, message_id, tag, published_at FROM posts"
-                " ORDER BY id DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
+                " ORDER BY id DESC LIMIT :limit",
+                limit=limit,
+            ).all()
         return [_post(row) for row in rows]
 
     # -- reports ---------------------------------------------------------------------------
@@ -473,47 +516,63 @@ class EventStore:
             "deep_link": Source.DEEP_LINK.value,
             "top": TOP_INTENTS,
         }
-        with self._lock:
-            by_decision = dict(
-                self._db.execute(
-                    f"SELECT decision, COUNT(*) FROM events WHERE {window} GROUP BY decision",
+        with self._read() as db:
+            by_decision = {
+                str(decision): int(n)
+                for decision, n in db.execute(
+                    _sql(f"SELECT decision, COUNT(*) FROM events WHERE {window} GROUP BY decision"),
                     params,
-                ).fetchall()
-            )
-            yes, no = self._db.execute(
-                "SELECT COALESCE(SUM(feedback = 1), 0), COALESCE(SUM(feedback = 0), 0)"
-                f" FROM events WHERE {window}",
+                ).all()
+            }
+            yes, no = db.execute(
+                _sql(
+                    "SELECT COALESCE(SUM(CASE WHEN feedback = 1 THEN 1 ELSE 0 END), 0),"
+                    " COALESCE(SUM(CASE WHEN feedback = 0 THEN 1 ELSE 0 END), 0)"
+                    f" FROM events WHERE {window}"
+                ),
                 params,
-            ).fetchone()
-            top = self._db.execute(
-                f"SELECT intent, COUNT(*) AS n FROM events WHERE {window} AND decision = :answer"
-                " AND intent IS NOT NULL GROUP BY intent ORDER BY n DESC, intent LIMIT :top",
+            ).one()
+            top = db.execute(
+                _sql(
+                    f"SELECT intent, COUNT(*) AS n FROM events WHERE {window}"
+                    " AND decision = :answer AND intent IS NOT NULL"
+                    " GROUP BY intent ORDER BY n DESC, intent LIMIT :top"
+                ),
                 params,
-            ).fetchall()
-            sources = self._db.execute(
-                f"SELECT source, COUNT(*) AS n FROM events WHERE {questions}"
-                " GROUP BY source ORDER BY n DESC, source",
+            ).all()
+            sources = db.execute(
+                _sql(
+                    f"SELECT source, COUNT(*) AS n FROM events WHERE {questions}"
+                    " GROUP BY source ORDER BY n DESC, source"
+                ),
                 params,
-            ).fetchall()
-            tags = self._db.execute(
-                f"SELECT tag, COUNT(*) AS n FROM events WHERE {window}"
-                " AND source = :deep_link AND tag IS NOT NULL GROUP BY tag ORDER BY n DESC, tag",
+            ).all()
+            tags = db.execute(
+                _sql(
+                    f"SELECT tag, COUNT(*) AS n FROM events WHERE {window} AND source = :deep_link"
+                    " AND tag IS NOT NULL GROUP BY tag ORDER BY n DESC, tag"
+                ),
                 params,
-            ).fetchall()
-            visits = self._db.execute(
-                "SELECT p.id, p.intent_id, p.channel, p.message_id, p.tag, p.published_at,"
-                " COUNT(e.id) AS n FROM posts AS p LEFT JOIN events AS e ON e.tag = p.tag"
-                " AND e.source = :deep_link AND e.time >= :start AND e.time < :end"
-                " GROUP BY p.id ORDER BY n DESC, p.id DESC",
+            ).all()
+            visits = db.execute(
+                _sql(
+                    "SELECT p.id, p.intent_id, p.channel, p.message_id, p.tag, p.published_at,"
+                    " COUNT(e.id) AS n FROM posts AS p LEFT JOIN events AS e ON e.tag = p.tag"
+                    " AND e.source = :deep_link AND e.time >= :start AND e.time < :end"
+                    " GROUP BY p.id ORDER BY n DESC, p.id DESC"
+                ),
                 params,
-            ).fetchall()
-            daily = dict(
-                self._db.execute(
-                    f"SELECT substr(time, 1, 10) AS day, COUNT(*) FROM events WHERE {questions}"
-                    " GROUP BY day",
+            ).all()
+            daily = {
+                str(day): int(n)
+                for day, n in db.execute(
+                    _sql(
+                        "SELECT substr(time, 1, 10) AS day, COUNT(*) FROM events"
+                        f" WHERE {questions} GROUP BY substr(time, 1, 10)"
+                    ),
                     params,
-                ).fetchall()
-            )
+                ).all()
+            }
         count = {decision: int(by_decision.get(decision.value, 0)) for decision in ReplyKind}
         total = sum(count.values()) - count[ReplyKind.SMALLTALK]
         return Stats(
@@ -542,17 +601,23 @@ class EventStore:
         """Each of the last ``days`` days (today included) in the clinic's time zone
         ``zone``, oldest first: its questions by outcome, and the questions handed off."""
         first_day, start, end = self._window(days, zone)
-        with self._lock:
-            events = self._db.execute(
-                "SELECT time, decision FROM events WHERE time >= ? AND time < ? AND decision != ?",
-                (start, end, ReplyKind.SMALLTALK.value),
-            ).fetchall()
+        with self._read() as db:
+            events = _run(
+                db,
+                "SELECT time, decision FROM events"
+                " WHERE time >= :start AND time < :end AND decision != :smalltalk",
+                start=start,
+                end=end,
+                smalltalk=ReplyKind.SMALLTALK.value,
+            ).all()
             # A long question is sent to staff in parts, one row each, in the same moment.
-            handoffs = self._db.execute(
+            handoffs = _run(
+                db,
                 "SELECT DISTINCT user_hash, substr(created_at, 1, 19) FROM handoffs"
-                " WHERE created_at >= ? AND created_at < ?",
-                (start, end),
-            ).fetchall()
+                " WHERE created_at >= :start AND created_at < :end",
+                start=start,
+                end=end,
+            ).all()
         counts: dict[date, Counter[str]] = defaultdict(Counter)
         for moment, decision in events:
             counts[datetime.fromisoformat(moment).astimezone(zone).date()][decision] += 1
@@ -575,12 +640,15 @@ class EventStore:
     def unanswered(self, days: int = 30) -> list[str]:
         """Stored (redacted) texts of unanswered questions in the window, newest first."""
         _, start, end = self._window(days)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT text FROM events WHERE time >= ? AND time < ? AND decision = ?"
-                " AND text IS NOT NULL ORDER BY time DESC, id DESC",
-                (start, end, ReplyKind.FALLBACK.value),
-            ).fetchall()
+        with self._read() as db:
+            rows = _run(
+                db,
+                "SELECT text FROM events WHERE time >= :start AND time < :end"
+                " AND decision = :fallback AND text IS NOT NULL ORDER BY time DESC, id DESC",
+                start=start,
+                end=end,
+                fallback=ReplyKind.FALLBACK.value,
+            ).all()
         return [str(row[0]) for row in rows]
 
     # -- internals -------------------------------------------------------------------------
@@ -588,36 +656,74 @@ class EventStore:
     def _migrate(self) -> None:
         """Bring the schema up to date, one step per transaction.
 
-        The version is read inside each step's write transaction, so processes opening a new
-        database at the same moment take turns: each step runs once, the others see it done.
-        Steps create only what is missing, so tables left by a step whose version was never
+        The version is read inside each step's transaction, under a write lock (SQLite's
+        BEGIN IMMEDIATE, a PostgreSQL advisory lock), so processes opening a new database at
+        the same moment take turns: each step runs once, the others see it done. Steps
+        create only what is missing, so tables left by a step whose version was never
         recorded are adopted rather than refused.
         """
+        dialect = self.database.dialect
         while True:
             with self._transaction() as db:
-                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                if not self._sqlite:
+                    _run(db, f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK:d})")
+                    _run(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                version = self._version(db)
                 if version > SCHEMA_VERSION:
                     raise SchemaVersionError(
-                        f"{self.path}: database schema version {version} is newer than this "
-                        f"bot understands ({SCHEMA_VERSION}); upgrade the bot or use another "
-                        "DATABASE_PATH"
+                        f"{self.database}: database schema version {version} is newer than "
+                        f"this bot understands ({SCHEMA_VERSION}); upgrade the bot or use "
+                        "another database"
                     )
                 if version == SCHEMA_VERSION:
                     return
-                for statement in MIGRATIONS[version]:
-                    _apply(db, statement)
-                db.execute(f"PRAGMA user_version = {version + 1:d}")
+                for statement in statements(version, dialect):
+                    self._apply(db, statement)
+                self._set_version(db, version + 1)
+
+    def _version(self, db: Connection) -> int:
+        if self._sqlite:
+            return int(db.exec_driver_sql("PRAGMA user_version").one()[0])
+        row = _run(db, "SELECT MAX(version) FROM schema_version").one()
+        return int(row[0] or 0)
+
+    def _set_version(self, db: Connection, version: int) -> None:
+        if self._sqlite:
+            db.exec_driver_sql(f"PRAGMA user_version = {version:d}")
+        else:
+            _run(db, "DELETE FROM schema_version")
+            _run(db, "INSERT INTO schema_version (version) VALUES (:version)", version=version)
+
+    def _apply(self, db: Connection, statement: str) -> None:
+        """One migration statement; on SQLite, a column that exists already is adopted (it
+        has no ADD COLUMN IF NOT EXISTS), like the tables and indexes the steps create if
+        missing."""
+        if not self._sqlite:
+            db.exec_driver_sql(statement)
+            return
+        try:
+            db.exec_driver_sql(statement)
+        except OperationalError as exc:
+            if "duplicate column name" not in str(exc.orig):
+                raise
+
+    def _pragma(self, setting: str) -> None:
+        """A SQLite setting of the store's one connection."""
+        with self._lock, self._engine.connect() as db:
+            db.exec_driver_sql(f"PRAGMA {setting}")
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction that writes (on SQLite, BEGIN IMMEDIATE: the write lock is taken
+        at once, so a read-then-write never meets another writer halfway)."""
+        with self._lock, self._engine.begin() as db:
+            yield db
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """Reads only (a deferred transaction on SQLite: no write lock is taken)."""
+        with self._lock, self._engine.connect() as db:
+            yield db.execution_options(read_only=True)
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -640,7 +746,7 @@ class EventStore:
         return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _post(row: tuple[object, ...]) -> Post:
+def _post(row: Sequence[Any]) -> Post:
     post_id, intent_id, channel, message_id, tag, published_at = row
     return Post(
         int(str(post_id)),
@@ -666,14 +772,60 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
-def _apply(db: sqlite3.Connection, statement: str) -> None:
-    """One migration statement; a column that exists already is adopted (SQLite has no ADD
-    COLUMN IF NOT EXISTS), like the tables and indexes the other steps create if missing."""
-    try:
-        db.execute(statement)
-    except sqlite3.OperationalError as exc:
-        if not str(exc).startswith("duplicate column name"):
-            raise
+@lru_cache(maxsize=256)
+def _sql(statement: str) -> TextClause:
+    """A statement with ``:name`` parameters, parsed once."""
+    return text(statement)
+
+
+def _run(db: Connection, statement: str, **params: Any) -> CursorResult[*tuple[Any, ...]]:
+    return db.execute(_sql(statement), params)
+
+
+def _sqlite_engine(database: Database) -> Engine:
+    """One connection, shared by the store's threads under its lock (as sqlite3 was used
+    before SQLAlchemy): WAL, NORMAL sync, secure delete, and BEGIN IMMEDIATE for writes."""
+    engine = create_engine(
+        database.url,
+        poolclass=StaticPool,
+        hide_parameters=True,  # errors must not carry patients' words into the logs
+        connect_args={"check_same_thread": False, "timeout": DEFAULT_BUSY_TIMEOUT},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(connection: Any, _record: Any) -> None:
+        connection.isolation_level = None  # transactions are begun below, not by sqlite3
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL keeps every committed event through a killed process
+        # (tests/test_database_durability.py); only a power cut may lose the last few.
+        # FULL would fsync on every event, which caps a busy bot at disk speed.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # /forget and the retention purge promise deletion: overwrite, do not just unlink
+        # pages (the default depends on how SQLite was built).
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(db: Connection) -> None:
+        reading = db.get_execution_options().get("read_only", False)
+        db.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgresql_engine(database: Database) -> Engine:
+    """A small pool (the store's calls are serialised in one thread; a second connection
+    serves a call made while another's result is read), checked before use so that a
+    server restart costs one retry, not an error."""
+    return create_engine(
+        database.url,
+        pool_size=2,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"connect_timeout": round(DEFAULT_BUSY_TIMEOUT)},
+    )
 
 
 def _learned_row(row: Sequence[Any]) -> Learned:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sqlalchemy.exc import DatabaseError, OperationalError
 from telegram import (
     LinkPreviewOptions,
     Update,
@@ -29,8 +29,9 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
+from bot.analytics.database_url import MEMORY
 from bot.analytics.learning import with_lessons
-from bot.analytics.store import MEMORY, EventStore
+from bot.analytics.store import EventStore
 from bot.content.knowledge import Knowledge
 from bot.content.settings import clinic_zone
 from bot.engine import DialogueEngine
@@ -223,7 +224,7 @@ async def _announce(application: BotApplication) -> None:
     await inbox.replay(application)
     damage = application.bot_data.store_damaged
     if damage is not None:
-        alert = engine.knowledge.say("admin_database_damaged", path=str(settings.database_path))
+        alert = engine.knowledge.say("admin_database_damaged", path=str(settings.database))
         await _alert_admins(application, alert)
     try:
         await admin.set_command_menus(application.bot, engine.knowledge, settings.admin_ids)
@@ -243,15 +244,15 @@ def _open_store(settings: BotSettings, application: BotApplication) -> EventStor
     """
     try:
         store = EventStore(
-            settings.database_path,
+            settings.database,
             settings.analytics_salt,
             settings.retention_days,
             # Each try is short: a locked database is waited for in the database thread.
             busy_timeout=TRY_TIMEOUT,
         )
-    except sqlite3.OperationalError:
-        raise
-    except sqlite3.DatabaseError as exc:
+    except OperationalError:
+        raise  # cannot be opened (or reached): a setting to fix
+    except DatabaseError as exc:
         log.error("the analytics database is damaged (%s): running without it", exc)
         application.bot_data.store_damaged = str(exc)
         return EventStore(Path(MEMORY), settings.analytics_salt, settings.retention_days)

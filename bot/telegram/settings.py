@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bot.analytics.database_url import Database, DatabaseUrlError
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_PATH = Path("data") / "bot.sqlite3"
+DEFAULT_DATABASE = Database.sqlite(DEFAULT_DATABASE_PATH)
 _CHANNEL = re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,})$")
 
 
@@ -35,7 +38,7 @@ class BotSettings:
     channel_id: str | int | None = None
     discussion_replies: bool = True
     staff_chat_id: int | None = None
-    database_path: Path = DEFAULT_DATABASE_PATH
+    database: Database = DEFAULT_DATABASE
     retention_days: int = 90
     analytics_salt: str = ""
 
@@ -44,6 +47,11 @@ class BotSettings:
         """Base URL for file downloads, next to the API's (".../bot" -> ".../file/bot")."""
         base, _, last = self.api_base_url.rstrip("/").rpartition("/")
         return f"{base}/file/{last}"
+
+    @property
+    def database_path(self) -> Path | None:
+        """The SQLite file (None with PostgreSQL)."""
+        return self.database.path
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BotSettings:
@@ -67,7 +75,14 @@ class BotSettings:
             # run gets a random secret, which set_webhook gives Telegram at start. Several
             # workers behind one URL must share one, so they need WEBHOOK_SECRET set.
             webhook_secret = secrets.token_urlsafe(32)
-        database_path = Path(environ.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH)
+        database = database_from_env(environ)
+        salt = environ.get("ANALYTICS_SALT", "").strip()
+        if not salt and database.path is None:
+            raise SettingsError(
+                "ANALYTICS_SALT must be set with a PostgreSQL DATABASE_URL: every worker must "
+                "hash user ids alike, and a salt file on the disk may not outlive a deploy "
+                "(make one with: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
         return cls(
             token=token,
             api_base_url=api_base_url,
@@ -81,12 +96,24 @@ class BotSettings:
                 "DISCUSSION_REPLIES", environ.get("DISCUSSION_REPLIES", "on")
             ),
             staff_chat_id=_parse_chat_id("STAFF_CHAT_ID", environ.get("STAFF_CHAT_ID", "").strip()),
-            database_path=database_path,
+            database=database,
             retention_days=_parse_positive(
                 "RETENTION_DAYS", environ.get("RETENTION_DAYS", "").strip(), 90
             ),
-            analytics_salt=environ.get("ANALYTICS_SALT", "").strip() or stored_salt(database_path),
+            analytics_salt=salt or stored_salt(database.path or DEFAULT_DATABASE_PATH),
         )
+
+
+def database_from_env(environ: Mapping[str, str]) -> Database:
+    """DATABASE_URL (sqlite:///... or postgresql://...), else DATABASE_PATH (a SQLite file),
+    else data/bot.sqlite3; SettingsError names a malformed URL."""
+    url = environ.get("DATABASE_URL", "").strip()
+    if url:
+        try:
+            return Database.parse(url)
+        except DatabaseUrlError as exc:
+            raise SettingsError(str(exc)) from None
+    return Database.sqlite(Path(environ.get("DATABASE_PATH", "").strip() or DEFAULT_DATABASE_PATH))
 
 
 def _require_http_url(name: str, value: str, https: bool = False) -> None:
