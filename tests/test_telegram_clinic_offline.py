@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.analytics.database_url import Database
 from bot.analytics.records import Source
+from bot.analytics.store import EventStore
 from bot.content.html_text import plain_text
 from bot.content.knowledge import Knowledge
 from bot.telegram.admin import on_weekly_digest
@@ -427,6 +429,20 @@ async def test_weekly_digest_reaches_the_admins(bot: Harness, knowledge: Knowled
     assert digest["text"].startswith(knowledge.message("digest_intro"))
     (chart,) = bot.request.sent("sendPhoto")  # the month's chart comes with it
     assert chart["chat_id"] == ADMIN
+
+
+async def test_two_workers_on_one_database_send_one_digest(
+    knowledge: Knowledge, database: Database
+) -> None:
+    """Every worker schedules the digest; the first to claim the day's run sends it."""
+    sent = []
+    for _ in range(2):
+        store = EventStore(database, salt="test")
+        async with offline_bot(knowledge, store, admin_ids=frozenset({ADMIN})) as worker:
+            await on_weekly_digest(BotContext(worker.application))
+            sent += [p for p in worker.request.sent() if p["chat_id"] == ADMIN]
+    (digest,) = sent
+    assert digest["text"].startswith(knowledge.message("digest_intro"))
 
 
 async def test_the_daily_purge_clears_questions_kept_in_conversation_state(

@@ -126,6 +126,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DELETE FROM todo WHERE id NOT IN (SELECT MIN(id) FROM todo GROUP BY examples)",
         "CREATE UNIQUE INDEX IF NOT EXISTS todo_by_examples ON todo (examples)",
     ),
+    # 8: scheduled work run once per schedule however many workers share the database: the
+    # first worker to record a run (job, the day it is due) does it, the others skip it.
+    (
+        """CREATE TABLE IF NOT EXISTS job_runs (
+            job TEXT NOT NULL,
+            due TEXT NOT NULL,
+            ran_at TEXT NOT NULL,
+            PRIMARY KEY (job, due)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

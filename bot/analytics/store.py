@@ -310,7 +310,23 @@ class EventStore:
                 "DELETE FROM inbox WHERE done = 1 AND received < :cutoff",
                 cutoff=self._timestamp(self._now() - INBOX_KEEP),
             )
+            _run(db, "DELETE FROM job_runs WHERE ran_at < :cutoff", cutoff=cutoff)
         return texts + handoffs
+
+    def claim_run(self, job: str, due: str) -> bool:
+        """Whether this process is the one to run scheduled ``job`` for ``due`` (the day it
+        is due): True for the first to ask, False for every other worker sharing the
+        database."""
+        with self._transaction() as db:
+            claimed = _run(
+                db,
+                "INSERT INTO job_runs (job, due, ran_at) VALUES (:job, :due, :now)"
+                " ON CONFLICT (job, due) DO NOTHING",
+                job=job,
+                due=due,
+                now=self._timestamp(self._now()),
+            ).rowcount
+        return claimed == 1
 
     # -- update inbox ----------------------------------------------------------------------
 

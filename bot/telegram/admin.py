@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from datetime import datetime
 
 from rapidfuzz import fuzz, process
 from telegram import (
@@ -29,6 +30,7 @@ from bot.content.knowledge import Knowledge
 from bot.content.loader import check_content
 from bot.content.messages import Html
 from bot.content.problems import Severity
+from bot.content.settings import clinic_zone
 from bot.telegram import keyboards, teaching
 from bot.telegram.context import BotContext
 from bot.telegram.services import admin_only, is_admin, pressed_button, titles
@@ -268,8 +270,18 @@ async def on_posts(update: Update, context: BotContext) -> None:
     await message.reply_text("\n".join(lines))
 
 
+async def first_to_run(context: BotContext, job: str) -> bool:
+    """Whether this worker runs ``job`` today: several workers sharing one database each
+    schedule it, and the first to claim the day's run does it."""
+    today = datetime.now(clinic_zone(context.engine.knowledge.settings)).date().isoformat()
+    database = context.database
+    return await database.call(database.store.claim_run, job, today)
+
+
 async def on_weekly_digest(context: BotContext) -> None:
-    """Job: send every admin the stats and the gaps of the week."""
+    """Job: send every admin the stats and the gaps of the week (one worker of several)."""
+    if not await first_to_run(context, "digest"):
+        return
     knowledge = context.engine.knowledge
     stats, gaps = await stats_text(context), await gaps_text(context)
     text = f"{knowledge.message('digest_intro')}\n\n{stats}\n\n{gaps}"
@@ -290,7 +302,10 @@ async def on_retention_purge(context: BotContext) -> None:
     kept in conversation state (for a handoff, for "None of these"): those only matter for a
     day, and the state file must not become a second archive of patients' words."""
     database = context.database
-    changed = await database.call(database.store.purge_expired)
+    # The database by one worker; the questions kept in memory by every worker.
+    changed = 0
+    if await first_to_run(context, "retention"):
+        changed = await database.call(database.store.purge_expired)
     cleared = []
     for user_id, data in context.application.user_data.items():
         if data.drop_questions():
