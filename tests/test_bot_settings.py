@@ -143,3 +143,14 @@ def test_postgresql_needs_a_salt_every_worker_shares() -> None:
         BotSettings.from_env(
             {"TELEGRAM_BOT_TOKEN": "123:abc", "DATABASE_URL": "postgresql://h/clinic"}
         )
+
+
+def test_workers_share_telegrams_limits() -> None:
+    from bot.telegram.application import shared_rate_limiter
+
+    settings = BotSettings.from_env({**TOKEN, "WORKERS": "3"})
+    assert settings.workers == 3
+    limiter = shared_rate_limiter(settings.workers)
+    assert limiter._base_limiter is not None and limiter._base_limiter.max_rate == 10
+    with pytest.raises(SettingsError, match="WORKERS"):
+        BotSettings.from_env({**TOKEN, "WORKERS": "0"})

@@ -3,6 +3,7 @@ Undo takes it back; safety questions and conflicting phrasings are refused."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.analytics.database_url import Database
 from bot.analytics.learning import lesson_problem, teach, with_lessons
 from bot.analytics.records import Learned
 from bot.analytics.store import EventStore
@@ -18,6 +20,7 @@ from bot.content.knowledge import Knowledge
 from bot.content.loader import load_knowledge
 from bot.engine import DialogueEngine, ReplyKind
 from bot.nlu.classifier import OUT_OF_SCOPE
+from bot.telegram.context import BotContext
 from tests.conftest import copy_shipped_content
 from tests.support.events import record_event
 from tests.support.harness import Harness, offline_bot
@@ -342,3 +345,42 @@ def test_a_lesson_that_the_content_now_contradicts_gives_way_to_the_content(
     before = {path: path.read_text() for path in (content / "intents").glob("*.yaml")}
     assert export_lessons(load_knowledge(content), [lesson], content, False) == [1]
     assert {path: path.read_text() for path in before} == before  # nothing written
+
+
+async def test_what_one_worker_learns_or_reloads_reaches_the_others(
+    tmp_path: Path, database: Database
+) -> None:
+    """Two workers on one database and one content folder: a lesson taught on the first,
+    then a /reload of edited content on the first, are followed by the second."""
+    from bot.telegram.teaching import follow_changes
+
+    content = copy_shipped_content(tmp_path / "content")
+    knowledge = load_knowledge(content)
+    settings = {"admin_ids": frozenset({ADMIN}), "content_dir": content}
+    async with (
+        offline_bot(knowledge, EventStore(database, "test"), **settings) as first,
+        offline_bot(knowledge, EventStore(database, "test"), **settings) as second,
+    ):
+        second._ids = itertools.count(100_000)  # one bot's update ids, whichever worker
+        await second.text(QUESTION, user_id=PATIENT)
+        await second.application.bot_data.database.flush()
+        await first.text("/gaps", user_id=ADMIN)  # the second worker's question, shared
+        card = first.request.sent()[-1]
+        await first.press(
+            buttons(card)[0]["callback_data"], user_id=ADMIN, message=card_message(card)
+        )
+        await follow_changes(BotContext(second.application))
+        await second.text(QUESTION, user_id=PATIENT)
+        assert second.request.sent()[-1]["text"] == knowledge.responses["location_hours"].answer
+
+        pricing = content / "responses" / "your_visit.yaml"
+        new_answer = "Prices changed today."
+        old_answer = knowledge.responses["pricing"].answer
+        text = pricing.read_text()
+        assert old_answer.splitlines()[0] in text
+        pricing.write_text(text.replace(old_answer.splitlines()[0], new_answer, 1))
+        await first.text("/reload", user_id=ADMIN)
+        await follow_changes(BotContext(second.application))
+        await second.text("how much is a session", user_id=PATIENT)
+        assert new_answer in second.request.sent()[-1]["text"]
+    assert first.errors == [] and second.errors == []

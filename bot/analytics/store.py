@@ -313,6 +313,26 @@ class EventStore:
             _run(db, "DELETE FROM job_runs WHERE ran_at < :cutoff", cutoff=cutoff)
         return texts + handoffs
 
+    def knowledge_version(self) -> str | None:
+        """The version of what the bot knows (content and taught phrasings) that the last
+        change published; None before any."""
+        with self._read() as db:
+            row = _run(db, "SELECT value FROM meta WHERE key = 'knowledge_version'").first()
+        return None if row is None else str(row[0])
+
+    def publish_knowledge_change(self) -> str:
+        """A new knowledge version, after /reload, a lesson or an undo: workers sharing the
+        database see it differ from theirs and load the content and lessons again."""
+        version = secrets.token_hex(8)
+        with self._transaction() as db:
+            _run(
+                db,
+                "INSERT INTO meta (key, value) VALUES ('knowledge_version', :version)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                version=version,
+            )
+        return version
+
     def claim_run(self, job: str, due: str) -> bool:
         """Whether this process is the one to run scheduled ``job`` for ``due`` (the day it
         is due): True for the first to ask, False for every other worker sharing the

@@ -12,7 +12,7 @@ from telegram import (
     LinkPreviewOptions,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import FloodLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -67,6 +67,8 @@ START_RETRIES = 5
 # Concurrent outgoing calls: PTB's own default for the bot's requests.
 SEND_POOL = 256
 STAFF_RECHECK = timedelta(minutes=10)
+# How often a worker looks for a change another worker published (/reload, /gaps, Undo).
+KNOWLEDGE_CHECK = timedelta(seconds=10)
 _DIGEST_TIME = time(9, 0)
 _MONDAY = 1  # PTB counts weekdays from Sunday = 0
 
@@ -91,7 +93,7 @@ def build_application(
             )
         )
         # Queues outgoing calls within Telegram's limits (and retries a 429) instead of failing.
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        .rate_limiter(shared_rate_limiter(settings.workers))
         .application_class(inbox.InboxApplication)
         # Typed context.engine / .database / .settings, bot data and user data (context.py).
         .context_types(ContextTypes(context=BotContext, bot_data=BotData, user_data=UserData))
@@ -121,6 +123,7 @@ def build_application(
     shared.database = DatabaseWorker(store or _open_store(settings, application))
     shared.content = knowledge
     # The phrasings admins taught from /gaps join the content's examples.
+    shared.knowledge_version = shared.database.store.knowledge_version()
     shared.engine = DialogueEngine(with_lessons(knowledge, shared.database.store.learned()))
     updates.database = state.database = shared.database
 
@@ -204,6 +207,9 @@ def _schedule_jobs(application: BotApplication, knowledge: Knowledge) -> None:
     )
     jobs.run_daily(admin.on_retention_purge, time(3, 30, tzinfo=zone), name="retention")
     jobs.run_repeating(_on_staff_recheck, STAFF_RECHECK, first=STAFF_RECHECK, name="staff")
+    jobs.run_repeating(
+        teaching.follow_changes, KNOWLEDGE_CHECK, first=KNOWLEDGE_CHECK, name="knowledge"
+    )
 
 
 async def _announce(application: BotApplication) -> None:
@@ -305,6 +311,17 @@ def _token_rejected(application: BotApplication) -> None:
 
 async def _close(application: BotApplication) -> None:
     application.bot_data.database.close()
+
+
+def shared_rate_limiter(workers: int) -> AIORateLimiter:
+    """Telegram's limits are per bot, not per process: with WORKERS=N each worker keeps to
+    its N-th of about 30 messages a second overall and 20 a minute per group, so together
+    they stay within them; a 429 is still waited out and retried."""
+    return AIORateLimiter(
+        overall_max_rate=FloodLimit.MESSAGES_PER_SECOND / workers,
+        group_max_rate=FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP / workers,
+        max_retries=5,
+    )
 
 
 def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = None) -> None:

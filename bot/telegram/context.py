@@ -45,6 +45,8 @@ class BotData:
         self.staff_unreachable = False  # the staff chat failed: no "Talk to a person"
         self.store_damaged: str | None = None  # why the database could not be opened
         self.token_rejected = False  # Telegram answered 401 while running
+        # The knowledge version this worker answers with (see teaching.follow_changes).
+        self.knowledge_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ class BotSettings:
     database: Database = DEFAULT_DATABASE
     retention_days: int = 90
     analytics_salt: str = ""
+    # How many copies of the bot serve it; each keeps to its share of Telegram's limits.
+    workers: int = 1
 
     @property
     def api_file_url(self) -> str:
@@ -101,6 +103,7 @@ class BotSettings:
                 "RETENTION_DAYS", environ.get("RETENTION_DAYS", "").strip(), 90
             ),
             analytics_salt=salt or stored_salt(database.path or DEFAULT_DATABASE_PATH),
+            workers=_parse_positive("WORKERS", environ.get("WORKERS", "").strip(), 1),
         )
 
 

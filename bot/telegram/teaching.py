@@ -18,6 +18,8 @@ from bot.analytics.learning import teach, with_lessons
 from bot.analytics.reports import Gap, find_gaps, gaps_report
 from bot.content.html_text import plain_text, split_message
 from bot.content.knowledge import Knowledge
+from bot.content.loader import check_content
+from bot.content.problems import Severity
 from bot.engine import DialogueEngine
 from bot.nlu.classifier import OUT_OF_SCOPE
 from bot.telegram import keyboards
@@ -205,13 +207,36 @@ async def _teach(context: BotContext, card: GapCard, intent_id: str | None, user
     return "\n".join(said)
 
 
-async def retrain(context: BotContext) -> None:
+async def retrain(context: BotContext, publish: bool = True) -> None:
     """Train the matcher on the content and every taught phrasing, off the event loop (the
-    old engine answers meanwhile), then swap it in."""
+    old engine answers meanwhile), then swap it in; ``publish`` tells the other workers
+    sharing the database to do the same (``follow_changes``)."""
     database = context.database
     lessons = await database.call(database.store.learned)
     merged = with_lessons(context.bot_data.content, lessons)
     context.bot_data.engine = await asyncio.to_thread(DialogueEngine, merged)
+    if publish:
+        version = await database.call(database.store.publish_knowledge_change)
+        context.bot_data.knowledge_version = version
+
+
+async def follow_changes(context: BotContext) -> None:
+    """Job: when another worker published a change (/reload, a lesson, an undo), read the
+    content again and retrain with the lessons. Content that does not validate here is
+    refused as /reload refuses it: the old content keeps answering."""
+    database, shared = context.database, context.bot_data
+    version = await database.call(database.store.knowledge_version)
+    if version is None or version == shared.knowledge_version:
+        return
+    knowledge, problems = await asyncio.to_thread(check_content, shared.content_dir)
+    if knowledge is None:
+        errors = sum(problem.severity is Severity.ERROR for problem in problems)
+        log.error("another worker reloaded, but the content here has %d error(s): kept", errors)
+    else:
+        shared.content = knowledge
+        await retrain(context, publish=False)
+        log.info("content and taught phrasings reloaded after a change on another worker")
+    shared.knowledge_version = version  # one try per change; a fixed file needs /reload
 
 
 @admin_only

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -188,15 +189,21 @@ def message_dict(
 
 @asynccontextmanager
 async def offline_bot(
-    knowledge: Knowledge, store: EventStore | None = None, **settings: Any
+    knowledge: Knowledge,
+    store: EventStore | None = None,
+    content_dir: Path | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Harness]:
     """The real Application over the recording request, ``store`` (an in-memory database by
-    default) and ``settings`` (BotSettings fields such as admin_ids or staff_chat_id);
-    collects any swallowed error."""
+    default), ``content_dir`` (where /reload reads; the shipped content by default) and
+    ``settings`` (BotSettings fields such as admin_ids or staff_chat_id); collects any
+    swallowed error."""
     request = RecordingRequest()
     store = store or EventStore.in_memory()
     bot_settings = BotSettings(token=TOKEN, analytics_salt="test", **settings)
-    application = build_application(bot_settings, knowledge, request=request, store=store)
+    application = build_application(
+        bot_settings, knowledge, request=request, store=store, content_dir=content_dir
+    )
     harness = Harness(application, request, store)
 
     async def collect(update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
