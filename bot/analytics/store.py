@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import sqlite3
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -55,6 +56,7 @@ TERMINAL_TEACHER = "terminal"  # who taught a phrasing in `python -m bot gaps --
 DEFAULT_BUSY_TIMEOUT = 10.0
 # Held while PostgreSQL's schema is migrated, so workers starting together take turns.
 _MIGRATION_LOCK = 0x0C11_41C0
+_AUTOCOMMIT = "autocommit"  # Connection.info key: no BEGIN for this SQLite statement
 # Event ids are drawn at random when the caller needs the id before the row is written
 # (``new_event_id``): 59 bits, at most 18 digits in a feedback button's callback data, and a
 # clash as likely as guessing a 59-bit secret.
@@ -105,6 +107,9 @@ class EventStore:
         self._engine = (
             _sqlite_engine(self.database) if self._sqlite else _postgresql_engine(self.database)
         )
+        # SQLite: one connection for the store's life, used under the lock (checking it out
+        # of a pool for every call cost more than the statement). PostgreSQL: the pool's.
+        self._connection: Connection | None = self._engine.connect() if self._sqlite else None
         try:
             self._migrate()
             # The bot also purges on a schedule; this keeps the retention promise even if
@@ -113,7 +118,7 @@ class EventStore:
             if self._sqlite:
                 self._pragma(f"busy_timeout = {round(busy_timeout * 1000):d}")
         except BaseException:
-            self._engine.dispose()
+            self._dispose()
             raise
 
     @classmethod
@@ -124,7 +129,12 @@ class EventStore:
     def close(self) -> None:
         """Close the database (committed data is already on disk)."""
         with self._lock:
-            self._engine.dispose()
+            self._dispose()
+
+    def _dispose(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -171,7 +181,7 @@ class EventStore:
 
     def adopt_salt(self) -> None:
         """Record this store's salt as the database's, replacing any other (see verify_salt)."""
-        with self._transaction() as db:
+        with self._write_one() as db:
             _run(
                 db,
                 "INSERT INTO meta (key, value) VALUES ('salt_check', :check)"
@@ -227,7 +237,7 @@ class EventStore:
             columns["id"] = event_id
         names = ", ".join(columns)
         values = ", ".join(f":{name}" for name in columns)
-        with self._transaction() as db:
+        with self._write_one() as db:
             row = _run(
                 db, f"INSERT INTO events ({names}) VALUES ({values}) RETURNING id", **columns
             ).one()
@@ -279,7 +289,7 @@ class EventStore:
 
     def save_user_state(self, user_id: int, data: bytes | None) -> None:
         """Keep a user's conversation state (serialised by the caller); None deletes it."""
-        with self._transaction() as db:
+        with self._write_one() as db:
             if data is None:
                 _run(db, "DELETE FROM user_state WHERE user_id = :id", id=user_id)
             else:
@@ -324,7 +334,7 @@ class EventStore:
         """A new knowledge version, after /reload, a lesson or an undo: workers sharing the
         database see it differ from theirs and load the content and lessons again."""
         version = secrets.token_hex(8)
-        with self._transaction() as db:
+        with self._write_one() as db:
             _run(
                 db,
                 "INSERT INTO meta (key, value) VALUES ('knowledge_version', :version)"
@@ -337,7 +347,7 @@ class EventStore:
         """Whether this process is the one to run scheduled ``job`` for ``due`` (the day it
         is due): True for the first to ask, False for every other worker sharing the
         database."""
-        with self._transaction() as db:
+        with self._write_one() as db:
             claimed = _run(
                 db,
                 "INSERT INTO job_runs (job, due, ran_at) VALUES (:job, :due, :now)"
@@ -355,7 +365,7 @@ class EventStore:
         if not updates:
             return
         received = self._timestamp(self._now())
-        with self._transaction() as db:
+        with self._write_one() as db:
             db.execute(
                 _sql(
                     "INSERT INTO inbox (update_id, body, received) VALUES (:id, :body, :now)"
@@ -373,7 +383,7 @@ class EventStore:
     def inbox_done(self, update_id: int) -> None:
         """Mark an update handled; its content (the patient's words) is dropped at once."""
         received = self._timestamp(self._now())
-        with self._transaction() as db:
+        with self._write_one() as db:
             _run(
                 db,
                 "INSERT INTO inbox (update_id, body, received, done) VALUES (:id, NULL, :now, 1)"
@@ -396,7 +406,7 @@ class EventStore:
         self, *, staff_chat_id: int, staff_message_id: int, user_chat_id: int, user_id: int
     ) -> None:
         """Remember which user a message forwarded to the staff chat came from."""
-        with self._transaction() as db:
+        with self._write_one() as db:
             _run(
                 db,
                 "INSERT INTO handoffs (staff_chat_id, staff_message_id, user_chat_id, user_hash,"
@@ -476,7 +486,7 @@ class EventStore:
         """Put a group of unanswered questions on the content to-do list (redacted); False
         when that group is listed already (another admin was quicker)."""
         kept = "\n".join(redact(example).strip() for example in examples)
-        with self._transaction() as db:
+        with self._write_one() as db:
             added = _run(
                 db,
                 "INSERT INTO todo (examples, asked, added_at) VALUES (:examples, :asked, :now)"
@@ -508,7 +518,7 @@ class EventStore:
     def record_post(self, *, intent_id: str, channel: str, message_id: int, tag: str) -> Post:
         """Store a published channel post."""
         published_at = self._now()
-        with self._transaction() as db:
+        with self._write_one() as db:
             row = _run(
                 db,
                 "INSERT INTO posts (intent_id, channel, message_id, tag, published_at)"
@@ -745,21 +755,62 @@ class EventStore:
 
     def _pragma(self, setting: str) -> None:
         """A SQLite setting of the store's one connection."""
-        with self._lock, self._engine.connect() as db:
+        with self._read() as db:
             db.exec_driver_sql(f"PRAGMA {setting}")
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         """One transaction that writes (on SQLite, BEGIN IMMEDIATE: the write lock is taken
         at once, so a read-then-write never meets another writer halfway)."""
-        with self._lock, self._engine.begin() as db:
-            yield db
+        with self._lock:
+            if self._connection is None:
+                with self._engine.begin() as db:
+                    yield db
+                return
+            with self._connection.begin():
+                yield self._connection
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        """Reads only (a deferred transaction on SQLite: no write lock is taken)."""
-        with self._lock, self._engine.connect() as db:
-            yield db.execution_options(read_only=True)
+        """Reads only: on SQLite in autocommit (each statement sees committed data and takes
+        no write lock), on PostgreSQL in a transaction that is rolled back."""
+        with self._lock:
+            if self._connection is None:
+                with self._engine.connect() as db:
+                    yield db
+                return
+            try:
+                with self._autocommit(self._connection) as db:
+                    yield db
+            finally:
+                self._connection.rollback()  # ends SQLAlchemy's transaction; SQLite had none
+
+    @contextmanager
+    def _write_one(self) -> Iterator[Connection]:
+        """One statement that writes, atomic by itself: on SQLite in autocommit, with no
+        BEGIN and COMMIT around it (they cost more than the statement); on PostgreSQL in a
+        transaction of its own."""
+        with self._lock:
+            if self._connection is None:
+                with self._engine.begin() as db:
+                    yield db
+                return
+            try:
+                with self._autocommit(self._connection) as db:
+                    yield db
+            except BaseException:
+                self._connection.rollback()
+                raise
+            self._connection.commit()  # ends SQLAlchemy's transaction; SQLite had none
+
+    @staticmethod
+    @contextmanager
+    def _autocommit(db: Connection) -> Iterator[Connection]:
+        db.info[_AUTOCOMMIT] = True  # read by the "begin" listener of _sqlite_engine
+        try:
+            yield db
+        finally:
+            db.info[_AUTOCOMMIT] = False
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -845,8 +896,15 @@ def _sqlite_engine(database: Database) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(db: Connection) -> None:
-        reading = db.get_execution_options().get("read_only", False)
-        db.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        if not db.info.get(_AUTOCOMMIT, False):
+            # Straight to the driver: a second SQLAlchemy execution per call cost as much as
+            # the statement itself.
+            driver = db.connection.driver_connection
+            assert driver is not None
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # locked: as SQLAlchemy would raise it
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
     return engine
 
