@@ -54,6 +54,13 @@ def card_message(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def unanswered_then_gaps(bot: Harness) -> dict[str, Any]:
+    """A patient's question the bot cannot answer, then an admin's /gaps: its first card."""
+    await bot.text(QUESTION, user_id=PATIENT)
+    await bot.text("/gaps", user_id=ADMIN)
+    return bot.request.sent()[-1]
+
+
 async def test_one_tap_teaches_the_nearest_topic_and_undo_takes_it_back(
     bot: Harness, knowledge: Knowledge
 ) -> None:
@@ -87,9 +94,7 @@ async def test_one_tap_teaches_the_nearest_topic_and_undo_takes_it_back(
 async def test_another_topic_and_an_answer_to_write_later(
     bot: Harness, knowledge: Knowledge
 ) -> None:
-    await bot.text(QUESTION, user_id=PATIENT)
-    await bot.text("/gaps", user_id=ADMIN)
-    card = bot.request.sent()[-1]
+    card = await unanswered_then_gaps(bot)
     labels = [b["text"] for b in buttons(card)]
     assert labels[1:] == ["Another topic…", "Not ours", "Write an answer later", "Skip"]
     await bot.press(buttons(card)[1]["callback_data"], user_id=ADMIN, message=card_message(card))
@@ -113,9 +118,7 @@ async def test_another_topic_and_an_answer_to_write_later(
 
 
 async def test_only_admins_teach(bot: Harness) -> None:
-    await bot.text(QUESTION, user_id=PATIENT)
-    await bot.text("/gaps", user_id=ADMIN)
-    card = bot.request.sent()[-1]
+    card = await unanswered_then_gaps(bot)
     sent = len(bot.request.sent())
     await bot.press(buttons(card)[0]["callback_data"], user_id=PATIENT, message=card_message(card))
     assert len(bot.request.sent()) == sent  # a toast only
@@ -314,11 +317,8 @@ async def test_a_group_taught_after_the_daily_purge_gets_a_toast_and_nothing_is_
 ) -> None:
     """The purge clears the review with the patients' words it holds: its buttons are stale."""
     from bot.telegram.admin import on_retention_purge
-    from bot.telegram.context import BotContext
 
-    await bot.text(QUESTION, user_id=PATIENT)
-    await bot.text("/gaps", user_id=ADMIN)
-    card = bot.request.sent()[-1]
+    card = await unanswered_then_gaps(bot)
     await on_retention_purge(BotContext(bot.application))
     sent = len(bot.request.sent())
     await bot.press(buttons(card)[0]["callback_data"], user_id=ADMIN, message=card_message(card))
