@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.analytics.learning import Teaching, teach
+from bot.analytics.learning import Teaching, taught_as, teach
 from bot.analytics.reports import Gap
 from bot.analytics.store import EventStore
 from bot.console import terminal_wording
@@ -131,12 +131,10 @@ def _pick(ask: Ask, say: Say, labels: Sequence[str], allow_back: bool) -> int | 
 
 
 def _report(knowledge: Knowledge, intent_id: str, outcome: Teaching, say: Say) -> None:
-    topic = "not ours" if intent_id == OUT_OF_SCOPE else knowledge.title(intent_id)
     if outcome.taught:
-        say(f'Taught: {len(outcome.taught)} phrasing(s) as "{topic}".')
+        say(f'Taught: {len(outcome.taught)} phrasing(s) as "{taught_as(knowledge, intent_id)}".')
     if outcome.refused:
-        reasons = "; ".join(f'"{text}" ({why})' for text, why in outcome.refused)
-        say(f"Not taught: {reasons}.")
+        say(f"Not taught: {outcome.reasons()}.")
 
 
 def _topic_of(knowledge: Knowledge, intent_id: str | None) -> str | None:

@@ -60,6 +60,17 @@ class Teaching:
     taught: tuple[str, ...]
     refused: tuple[tuple[str, str], ...]  # (phrasing, why it was not taught)
 
+    def reasons(self) -> str:
+        """The refused phrasings and why, in one line: '"x" (it is a safety question); …'."""
+        return "; ".join(f'"{text}" ({why})' for text, why in self.refused)
+
+
+def taught_as(knowledge: Knowledge, intent_id: str) -> str:
+    """What a phrasing was taught as, in words: a topic's title, or "not ours"."""
+    if intent_id == OUT_OF_SCOPE:
+        return "not ours"
+    return knowledge.title(intent_id) if intent_id in knowledge.responses else intent_id
+
 
 def teach(
     engine: DialogueEngine,

@@ -14,10 +14,9 @@ from typing import TypeVar
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from bot.analytics.learning import teach, with_lessons
+from bot.analytics.learning import taught_as, teach, with_lessons
 from bot.analytics.reports import Gap, find_gaps, gaps_report
 from bot.content.html_text import plain_text, split_message
-from bot.content.knowledge import Knowledge
 from bot.content.loader import check_content
 from bot.content.problems import Severity
 from bot.engine import DialogueEngine
@@ -196,11 +195,10 @@ async def _teach(context: BotContext, card: GapCard, intent_id: str | None, user
     said = []
     if outcome.taught:
         await retrain(context)
-        topic = _topic_name(knowledge, str(intent_id))
+        topic = taught_as(knowledge, str(intent_id))
         said.append(knowledge.say("gaps_taught", count=len(outcome.taught), topic=topic))
     if outcome.refused:
-        reasons = "; ".join(f'"{text}" ({why})' for text, why in outcome.refused)
-        said.append(knowledge.say("gaps_refused", reasons=reasons))
+        said.append(knowledge.say("gaps_refused", reasons=outcome.reasons()))
     log.info(
         "taught %d phrasing(s) from the gaps, %d refused", len(outcome.taught), len(outcome.refused)
     )
@@ -253,7 +251,7 @@ async def on_learned(update: Update, context: BotContext) -> None:
     lines = [knowledge.message("learned_intro"), ""]
     for number, lesson in enumerate(lessons, start=1):
         said = html.escape(lesson.text, quote=False)
-        topic = _topic_name(knowledge, lesson.intent_id)
+        topic = taught_as(knowledge, lesson.intent_id)
         lines.append(f"{number}. {said} \u2192 {html.escape(topic)}")
     undo = [
         keyboards.button(knowledge.say("learned_undo", number=n), keyboards.Unlearn(lesson.id))
@@ -279,12 +277,5 @@ async def on_unlearn_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await retrain(context)
-    topic = _topic_name(knowledge, lesson.intent_id)
+    topic = taught_as(knowledge, lesson.intent_id)
     await message.reply_text(knowledge.say("learned_undone", text=lesson.text, topic=topic))
-
-
-def _topic_name(knowledge: Knowledge, intent_id: str) -> str:
-    """What a phrasing was taught as, in words: a topic's title, or "not ours"."""
-    if intent_id == OUT_OF_SCOPE:
-        return "not ours"
-    return knowledge.title(intent_id) if intent_id in knowledge.responses else intent_id
