@@ -123,6 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if command == "eval" and args.cv is not None:
         return _eval_cv(knowledge, args.cv, args.json)
+    # The database tools train their own engine (with the taught phrasings) or none.
+    if command == "learned":
+        return _learned(knowledge, content_dir, args, args.database)
+    if command == "gaps" and args.review:
+        return _review_gaps(knowledge, args.database)
+    if command in ("stats", "gaps"):
+        return _report(knowledge, command, args.database, getattr(args, "chart", None))
     engine = DialogueEngine(knowledge)
     if command == "match":
         return _match(engine, args.text)
@@ -131,12 +138,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("eval needs a FILE or --cv K", file=sys.stderr)
             return 2
         return _eval(engine, args.file, args.json)
-    if command == "learned":
-        return _learned(knowledge, content_dir, args, args.database)
-    if command == "gaps" and args.review:
-        return _review_gaps(knowledge, args.database)
-    if command in ("stats", "gaps"):
-        return _report(engine, command, args.database, getattr(args, "chart", None))
     if command == "run" or (command is None and os.environ.get(TOKEN_VARIABLE)):
         return _run_telegram(knowledge, content_dir)
     if command is None:
@@ -260,10 +261,10 @@ def _learned(
     from bot.analytics.learning import ExportError, export_lessons
     from bot.analytics.store import EventStore
 
-    path = _database(database)
-    if path is None:
+    opened = _database(database)
+    if opened is None:
         return 1
-    with EventStore(path, salt="read-only-report") as store:
+    with EventStore(opened, salt="read-only-report") as store:
         lessons = store.learned()
         if args.action == "list":
             for lesson in lessons:
@@ -292,8 +293,8 @@ def _review_gaps(knowledge: Knowledge, database: str | None) -> int:
     from bot.analytics.store import EventStore
     from bot.gaps_review import review_gaps
 
-    path = _database(database)
-    if path is None:
+    opened = _database(database)
+    if opened is None:
         return 1
     piped = not sys.stdin.isatty()
 
@@ -308,7 +309,7 @@ def _review_gaps(knowledge: Knowledge, database: str | None) -> int:
         return answer
 
     # Teaching hashes no user id (the terminal is "terminal"), so any salt does.
-    with EventStore(path, salt="terminal-review") as store:
+    with EventStore(opened, salt="terminal-review") as store:
         engine = DialogueEngine(with_lessons(knowledge, store.learned()))
         gaps = find_gaps(store.unanswered(30), engine)
         if not gaps:
@@ -326,30 +327,30 @@ def _review_gaps(knowledge: Knowledge, database: str | None) -> int:
 
 
 def _report(
-    engine: DialogueEngine, command: str, database: str | None, chart: Path | None = None
+    knowledge: Knowledge, command: str, database: str | None, chart: Path | None = None
 ) -> int:
     from bot.analytics.chart import chart_title, month_series, stats_chart_png
     from bot.analytics.learning import with_lessons
     from bot.analytics.reports import as_plain_text, find_gaps, gaps_report, stats_report
     from bot.analytics.store import EventStore
 
-    path = _database(database)
-    if path is None:
+    opened = _database(database)
+    if opened is None:
         return 1
-    titles = {intent_id: r.title for intent_id, r in engine.knowledge.responses.items()}
+    titles = {intent_id: r.title for intent_id, r in knowledge.responses.items()}
     # Reports only read; the salt matters for hashing new user ids, which never happens here.
     series = None
-    with EventStore(path, salt="read-only-report") as store:
+    with EventStore(opened, salt="read-only-report") as store:
         if command == "stats":
             report = stats_report(store.stats(7), store.stats(30), titles)
-            series = month_series(store, engine.knowledge) if chart else None
+            series = month_series(store, knowledge) if chart else None
         else:  # what admins taught is answered by now: no gap
-            taught = DialogueEngine(with_lessons(engine.knowledge, store.learned()))
+            taught = DialogueEngine(with_lessons(knowledge, store.learned()))
             report = gaps_report(find_gaps(store.unanswered(30), taught), titles)
     print(as_plain_text(report))
     if chart and series is not None:
         try:
-            chart.write_bytes(stats_chart_png(series, chart_title(engine.knowledge)))
+            chart.write_bytes(stats_chart_png(series, chart_title(knowledge)))
         except OSError as exc:
             print(f"Cannot write the chart to {chart}: {exc}", file=sys.stderr)
             return 1

@@ -50,11 +50,6 @@ class BotSettings:
         base, _, last = self.api_base_url.rstrip("/").rpartition("/")
         return f"{base}/file/{last}"
 
-    @property
-    def database_path(self) -> Path | None:
-        """The SQLite file (None with PostgreSQL)."""
-        return self.database.path
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BotSettings:
         """Read and check every variable; raise SettingsError naming the first bad one."""
