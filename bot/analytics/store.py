@@ -110,6 +110,10 @@ class EventStore:
         # SQLite: one connection for the store's life, used under the lock (checking it out
         # of a pool for every call cost more than the statement). PostgreSQL: the pool's.
         self._connection: Connection | None = self._engine.connect() if self._sqlite else None
+        # A SQLite file's second connection, for reads on the event loop (``_read_apart``).
+        self._apart_engine: Engine | None = None
+        self._apart: Connection | None = None
+        self._apart_lock = threading.Lock()
         try:
             self._migrate()
             # The bot also purges on a schedule; this keeps the retention promise even if
@@ -132,9 +136,12 @@ class EventStore:
             self._dispose()
 
     def _dispose(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-        self._engine.dispose()
+        for connection in (self._connection, self._apart):
+            if connection is not None:
+                connection.close()
+        for engine in (self._engine, self._apart_engine):
+            if engine is not None:
+                engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -375,8 +382,9 @@ class EventStore:
             )
 
     def inbox_handled(self, update_id: int) -> bool:
-        """Whether this update was handled already (a replay or a redelivery)."""
-        with self._read() as db:
+        """Whether this update was handled already (a replay or a redelivery). Asked on the
+        event loop for every update, so it never waits behind the database thread."""
+        with self._read_apart() as db:
             row = _run(db, "SELECT done FROM inbox WHERE update_id = :id", id=update_id).first()
         return bool(row and row[0])
 
@@ -784,6 +792,30 @@ class EventStore:
                     yield db
             finally:
                 self._connection.rollback()  # ends SQLAlchemy's transaction; SQLite had none
+
+    @contextmanager
+    def _read_apart(self) -> Iterator[Connection]:
+        """A read that must not wait behind the database thread's writes: on a SQLite file
+        through a second connection with a lock of its own (WAL lets it read while the
+        other writes), on PostgreSQL through a pooled connection of its own. A database in
+        memory exists on one connection only: the store's."""
+        if not self._sqlite:
+            with self._engine.connect() as db:
+                yield db
+            return
+        if self.path is None:
+            with self._read() as db:
+                yield db
+            return
+        with self._apart_lock:
+            if self._apart is None:
+                self._apart_engine = _sqlite_engine(self.database)
+                self._apart = self._apart_engine.connect()
+            try:
+                with self._autocommit(self._apart) as db:
+                    yield db
+            finally:
+                self._apart.rollback()
 
     @contextmanager
     def _write_one(self) -> Iterator[Connection]:
