@@ -388,6 +388,11 @@ class EventStore:
             row = _run(db, "SELECT done FROM inbox WHERE update_id = :id", id=update_id).first()
         return bool(row and row[0])
 
+    def ping(self) -> None:
+        """Ask the database something (for health checks); raises when it cannot answer."""
+        with self._read_apart() as db:
+            _run(db, "SELECT 1").one()
+
     def inbox_done(self, update_id: int) -> None:
         """Mark an update handled; its content (the patient's words) is dropped at once."""
         received = self._timestamp(self._now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import time, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from bot.telegram.retrying_request import RetryingRequest
 from bot.telegram.settings import BotSettings
 from bot.telegram.token_watch import TokenRejectedError, WatchedRequest
 from bot.telegram.user_state import DatabaseUserState
+from bot.telegram.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +308,7 @@ async def _on_staff_recheck(context: BotContext) -> None:
 
 def _token_rejected(application: BotApplication) -> None:
     application.bot_data.token_rejected = True
-    application.stop_running()
+    (application.bot_data.stop or application.stop_running)()
 
 
 async def _close(application: BotApplication) -> None:
@@ -334,15 +336,9 @@ def run(settings: BotSettings, knowledge: Knowledge, content_dir: Path | None = 
                 "WEBHOOK_SECRET is not set: this run registered a random secret with Telegram "
                 "(set WEBHOOK_SECRET when several workers share the webhook URL)"
             )
-        application.run_webhook(
-            listen="0.0.0.0",  # the platform routes public traffic to this port
-            port=settings.port,
-            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-            bootstrap_retries=START_RETRIES,
-        )
+        secret = settings.webhook_secret or ""  # from_env always sets one for a webhook
+        path = urlparse(settings.webhook_url).path
+        asyncio.run(serve_webhook(application, settings, path, secret))
     else:
         log.info("starting long polling")
         application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=START_RETRIES)

@@ -15,6 +15,7 @@ checked nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ class BotData:
         self.staff_unreachable = False  # the staff chat failed: no "Talk to a person"
         self.store_damaged: str | None = None  # why the database could not be opened
         self.token_rejected = False  # Telegram answered 401 while running
+        # Stops the running bot cleanly (webhook mode sets it; polling uses stop_running).
+        self.stop: Callable[[], None] | None = None
         # The knowledge version this worker answers with (see teaching.follow_changes).
         self.knowledge_version: str | None = None
 

@@ -1,4 +1,5 @@
-"""Webhook mode end to end: PTB's webhook server behind ``python -m bot run``."""
+"""Webhook mode end to end: the bot's webhook server (``bot/telegram/webhook.py``) behind
+``python -m bot run``: the secret checked, updates answered, /healthz."""
 
 from __future__ import annotations
 
@@ -69,7 +70,19 @@ def test_webhook_mode_checks_the_secret_and_answers(knowledge: Knowledge, tmp_pa
             assert post(local, update, secret=SECRET) == 200
             reply = emu.wait_for_message(chat, timeout=20)
             assert reply["text"] == shown(knowledge.responses["pricing"].answer)
+            assert post(local, {"no": "update"}, secret=SECRET) == 400
+            health = health_of(port)
+            assert health == (200, {"status": "ok", "database": "ok", "topics": 43})
             emu.assert_clean()
+
+
+def health_of(port: int) -> tuple[int, dict[str, object]]:
+    """The worker's /healthz: status code and report."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+            return int(answer.status), json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
 
 
 def test_webhook_without_a_configured_secret_still_refuses_forged_updates(
