@@ -3,6 +3,7 @@ posts, discussion replies, admin commands, /forget."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -443,6 +444,25 @@ async def test_two_workers_on_one_database_send_one_digest(
             sent += [p for p in worker.request.sent() if p["chat_id"] == ADMIN]
     (digest,) = sent
     assert digest["text"].startswith(knowledge.message("digest_intro"))
+
+
+async def test_a_conversation_goes_on_when_its_next_message_reaches_another_worker(
+    knowledge: Knowledge, database: Database
+) -> None:
+    """/human on one worker, the question typed next on the other: it still goes to staff."""
+    settings = {"staff_chat_id": STAFF["id"], "workers": 2}
+    async with (
+        offline_bot(knowledge, EventStore(database, salt="test"), **settings) as first,
+        offline_bot(knowledge, EventStore(database, salt="test"), **settings) as second,
+    ):
+        second._ids = itertools.count(100_000)  # one bot's update ids, whichever worker
+        await second.text("hello")  # the second worker knows this user from before
+        await first.text("/human")  # "type your question for the team"
+        await first.application.update_persistence()
+        await first.application.bot_data.database.flush()
+        await second.text("can I bring my baby to the appointment?")
+        to_staff = [p for p in second.request.sent() if p["chat_id"] == STAFF["id"]]
+        assert len(to_staff) == 1 and "can I bring my baby" in to_staff[0]["text"]
 
 
 async def test_the_daily_purge_clears_questions_kept_in_conversation_state(

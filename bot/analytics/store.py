@@ -294,6 +294,13 @@ class EventStore:
             rows = _run(db, "SELECT user_id, data FROM user_state").all()
         return {int(user_id): bytes(data) for user_id, data in rows}
 
+    def user_state(self, user_id: int) -> bytes | None:
+        """One user's saved conversation state (read before each of their updates when
+        several workers serve the bot; it does not wait behind the database thread)."""
+        with self._read_apart() as db:
+            row = _run(db, "SELECT data FROM user_state WHERE user_id = :id", id=user_id).first()
+        return None if row is None else bytes(row[0])
+
     def save_user_state(self, user_id: int, data: bytes | None) -> None:
         """Keep a user's conversation state (serialised by the caller); None deletes it."""
         with self._write_one() as db:

@@ -109,7 +109,7 @@ def build_application(
     # Each user's conversation state (a question waiting for staff, the last unanswered
     # one, what each "did you mean" was about) survives a restart: PTB's persistence, user
     # data only, in the database (the services in bot_data are rebuilt at every start).
-    state = DatabaseUserState()
+    state = DatabaseUserState(shared=settings.workers > 1)
     builder = builder.persistence(state)
     if request is not None:
         builder = builder.request(RetryingRequest(request)).get_updates_request(request)

@@ -12,6 +12,7 @@ PTB's own PicklePersistence does; the database is the bot's own private file.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 from typing import Any
@@ -30,7 +31,9 @@ WRITE_INTERVAL = 1.0  # seconds between writes of changed state (PTB's update_in
 class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
     """User data in the database; chat data, bot data and conversations are not kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False) -> None:
+        """``shared``: other workers serve the same users, so a user's state is read back
+        from the database before each of their updates (``refresh_user_data``)."""
         super().__init__(
             store_data=PersistenceInput(
                 bot_data=False, chat_data=False, user_data=True, callback_data=False
@@ -38,6 +41,10 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
             update_interval=WRITE_INTERVAL,
         )
         self.database: DatabaseWorker | None = None  # set once the store is open
+        self.shared = shared
+        # Each user's state as last written or read here: state that differs from it has
+        # changes not yet written, which a read-back must not overwrite.
+        self._synced: dict[int, bytes | None] = {}
 
     def _worker(self) -> DatabaseWorker:
         if self.database is None:
@@ -49,29 +56,37 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
         saved = await database.call(database.store.user_states)
         states: dict[int, UserData] = {}
         for user_id, blob in saved.items():
-            try:
-                state = pickle.loads(blob)  # our own private database, as PicklePersistence
-            except Exception as exc:  # a damaged row must not stop the bot
-                log.warning("one user's conversation state is unreadable (%s): dropped", exc)
-                continue
-            if isinstance(state, UserData):
+            state = _unpickled(blob)
+            if state is not None:
                 states[user_id] = state
-            else:  # written by an older version of the bot
-                log.warning("one user's conversation state is in an old format: dropped")
+                self._synced[user_id] = blob
         return states
 
     async def update_user_data(self, user_id: int, data: UserData) -> None:
-        empty = data.is_empty()
-        blob = None if empty else pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        blob = _pickled(data)
+        self._synced[user_id] = blob
         database = self._worker()
         database.later(database.store.save_user_state, user_id, blob)
 
     async def drop_user_data(self, user_id: int) -> None:
+        self._synced[user_id] = None
         database = self._worker()
         database.later(database.store.save_user_state, user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
-        """One process holds the state in memory; nothing to read back before an update."""
+        """With other workers: the user's state as the database has it now (their last
+        message may have been handled elsewhere), unless this worker changed it and has not
+        written it yet. One worker alone holds the state in memory: nothing to read."""
+        if not self.shared or _pickled(user_data) != self._synced.get(user_id):
+            return
+        database = self._worker()
+        blob = await asyncio.to_thread(database.store.user_state, user_id)
+        if blob == self._synced.get(user_id):
+            return
+        state = (_unpickled(blob) if blob is not None else None) or UserData()
+        vars(user_data).clear()
+        vars(user_data).update(vars(state))
+        self._synced[user_id] = blob
 
     async def flush(self) -> None:
         """Wait for the queued writes (PTB calls this when the bot stops)."""
@@ -112,3 +127,21 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
 
     async def refresh_bot_data(self, bot_data: BotData) -> None:
         return None
+
+
+def _pickled(data: UserData) -> bytes | None:
+    """The state as stored; None for a state with nothing in it (no row is kept)."""
+    return None if data.is_empty() else pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpickled(blob: bytes) -> UserData | None:
+    """A stored state; None (and a warning) for one that cannot be read back."""
+    try:
+        state = pickle.loads(blob)  # our own private database, as PicklePersistence
+    except Exception as exc:  # a damaged row must not stop the bot
+        log.warning("one user's conversation state is unreadable (%s): dropped", exc)
+        return None
+    if not isinstance(state, UserData):  # written by an older version of the bot
+        log.warning("one user's conversation state is in an old format: dropped")
+        return None
+    return state
