@@ -511,12 +511,12 @@ def test_tables_without_a_recorded_version_are_adopted(tmp_path: Path) -> None:
 
 def test_inbox_keeps_updates_until_handled_and_remembers_them(database: Database) -> None:
     now = [NOW]
+    gone = timedelta(0)  # every other worker counts as stopped
     with EventStore(database, salt="s", clock=lambda: now[0]) as store:
-        store.inbox_receive([(1, '{"update_id": 1}'), (2, '{"update_id": 2}')])
-        store.inbox_receive([(2, '{"update_id": 2}')])  # fetched again: kept once
-        assert store.inbox_pending() == ['{"update_id": 1}', '{"update_id": 2}']
+        store.inbox_receive([(1, '{"update_id": 1}'), (2, '{"update_id": 2}')], "old")
+        store.inbox_receive([(2, '{"update_id": 2}')], "old")  # fetched again: kept once
         store.inbox_done(1)
-        assert store.inbox_pending() == ['{"update_id": 2}']
+        assert store.inbox_take_over("new", gone) == ['{"update_id": 2}']
         assert store.inbox_handled(1) and not store.inbox_handled(2)
         body = rows_of(database, "SELECT body FROM inbox WHERE update_id = 1")
         assert body == [(None,)]  # the patient's words go as soon as the update is handled
@@ -524,7 +524,28 @@ def test_inbox_keeps_updates_until_handled_and_remembers_them(database: Database
         assert store.inbox_handled(3)
         now[0] = NOW + timedelta(days=3)
         store.purge_expired()
-        assert not store.inbox_handled(1) and store.inbox_pending() == ['{"update_id": 2}']
+        assert not store.inbox_handled(1) and not store.inbox_handled(2)
+
+
+def test_a_stopped_workers_updates_are_taken_over_once(database: Database) -> None:
+    """A live worker's updates stay its own; a silent one's go to the first who asks."""
+    now = [NOW]
+    silence = timedelta(seconds=20)
+    with EventStore(database, salt="s", clock=lambda: now[0]) as store:
+        store.worker_alive("a")
+        store.worker_alive("b")
+        store.inbox_receive([(1, '{"update_id": 1}'), (3, '{"update_id": 3}')], "a")
+        store.inbox_receive([(2, '{"update_id": 2}')], "b")
+        assert store.inbox_take_over("b", silence) == []  # a is alive
+        now[0] = NOW + timedelta(seconds=30)
+        store.worker_alive("b")  # a fell silent
+        assert store.inbox_take_over("b", silence) == ['{"update_id": 1}', '{"update_id": 3}']
+        assert store.inbox_take_over("c", silence) == []  # b is alive: nothing to take
+        assert rows_of(database, "SELECT worker FROM inbox ORDER BY update_id") == [
+            ("b",),
+            ("b",),
+            ("b",),
+        ]
 
 
 def test_a_phrasing_taught_twice_at_once_is_kept_once(database: Database) -> None:

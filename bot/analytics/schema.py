@@ -126,8 +126,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DELETE FROM todo WHERE id NOT IN (SELECT MIN(id) FROM todo GROUP BY examples)",
         "CREATE UNIQUE INDEX IF NOT EXISTS todo_by_examples ON todo (examples)",
     ),
-    # 8: scheduled work run once per schedule however many workers share the database: the
-    # first worker to record a run (job, the day it is due) does it, the others skip it.
+    # 8: several workers on one database. Scheduled work runs once per schedule: the first
+    # worker to record a run (job, the day it is due) does it. Each update in the inbox is
+    # the worker's that received it; workers say they are alive, and the updates of one
+    # that stopped saying so are taken over by another.
     (
         """CREATE TABLE IF NOT EXISTS job_runs (
             job TEXT NOT NULL,
@@ -135,6 +137,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ran_at TEXT NOT NULL,
             PRIMARY KEY (job, due)
         )""",
+        """CREATE TABLE IF NOT EXISTS workers (
+            id TEXT PRIMARY KEY,
+            seen_at TEXT NOT NULL
+        )""",
+        "ALTER TABLE inbox {add_column} worker TEXT",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -335,6 +335,7 @@ class EventStore:
                 cutoff=self._timestamp(self._now() - INBOX_KEEP),
             )
             _run(db, "DELETE FROM job_runs WHERE ran_at < :cutoff", cutoff=cutoff)
+            _run(db, "DELETE FROM workers WHERE seen_at < :cutoff", cutoff=cutoff)
         return texts + handoffs
 
     def knowledge_version(self) -> str | None:
@@ -374,19 +375,52 @@ class EventStore:
 
     # -- update inbox ----------------------------------------------------------------------
 
-    def inbox_receive(self, updates: list[tuple[int, str]]) -> None:
-        """Keep fetched updates (id, JSON) until they are handled; a known id is left alone."""
+    def inbox_receive(self, updates: list[tuple[int, str]], worker: str | None = None) -> None:
+        """Keep fetched updates (id, JSON) until they are handled, as ``worker``'s; a known
+        id is left alone."""
         if not updates:
             return
         received = self._timestamp(self._now())
         with self._write_one() as db:
             db.execute(
                 _sql(
-                    "INSERT INTO inbox (update_id, body, received) VALUES (:id, :body, :now)"
-                    " ON CONFLICT (update_id) DO NOTHING"
+                    "INSERT INTO inbox (update_id, body, received, worker)"
+                    " VALUES (:id, :body, :now, :worker) ON CONFLICT (update_id) DO NOTHING"
                 ),
-                [{"id": update_id, "body": body, "now": received} for update_id, body in updates],
+                [
+                    {"id": update_id, "body": body, "now": received, "worker": worker}
+                    for update_id, body in updates
+                ],
             )
+
+    def worker_alive(self, worker: str) -> None:
+        """``worker`` is running (said every few seconds; see ``inbox_take_over``)."""
+        with self._write_one() as db:
+            _run(
+                db,
+                "INSERT INTO workers (id, seen_at) VALUES (:id, :now)"
+                " ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+                id=worker,
+                now=self._timestamp(self._now()),
+            )
+
+    def inbox_take_over(self, worker: str, alive_within: timedelta) -> list[str]:
+        """Updates never handled whose worker has not said it is alive within
+        ``alive_within`` (it died, or the process before this one), oldest first, as JSON:
+        they become ``worker``'s. Two workers asking at once share them out, never both
+        taking one."""
+        cutoff = self._timestamp(self._now() - alive_within)
+        with self._transaction() as db:
+            rows = _run(
+                db,
+                "UPDATE inbox SET worker = :me WHERE done = 0 AND body IS NOT NULL"
+                " AND (worker IS NULL OR (worker != :me AND worker NOT IN"
+                " (SELECT id FROM workers WHERE seen_at >= :cutoff)))"
+                " RETURNING update_id, body",
+                me=worker,
+                cutoff=cutoff,
+            ).all()
+        return [str(body) for _, body in sorted(rows)]
 
     def inbox_handled(self, update_id: int) -> bool:
         """Whether this update was handled already (a replay or a redelivery). Asked on the
@@ -411,14 +445,6 @@ class EventStore:
                 id=update_id,
                 now=received,
             )
-
-    def inbox_pending(self) -> list[str]:
-        """Updates fetched but never handled (the process died), oldest first, as JSON."""
-        with self._read() as db:
-            rows = _run(
-                db, "SELECT body FROM inbox WHERE done = 0 AND body IS NOT NULL ORDER BY update_id"
-            ).all()
-        return [str(row[0]) for row in rows]
 
     # -- staff handoff ---------------------------------------------------------------------
 

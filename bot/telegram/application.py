@@ -212,6 +212,7 @@ def _schedule_jobs(application: BotApplication, knowledge: Knowledge) -> None:
     jobs.run_repeating(
         teaching.follow_changes, KNOWLEDGE_CHECK, first=KNOWLEDGE_CHECK, name="knowledge"
     )
+    jobs.run_repeating(_on_inbox_watch, inbox.ALIVE_EVERY, first=inbox.ALIVE_EVERY, name="inbox")
 
 
 async def _announce(application: BotApplication) -> None:
@@ -229,7 +230,7 @@ async def _announce(application: BotApplication) -> None:
             )
     if settings.staff_chat_id is not None:
         await check_staff_chat(application)
-    await inbox.replay(application)
+    await inbox.take_over(application, start=True)
     damage = application.bot_data.store_damaged
     if damage is not None:
         alert = engine.knowledge.say("admin_database_damaged", path=str(settings.database))
@@ -299,6 +300,10 @@ async def check_staff_chat(application: BotApplication) -> None:
     if application.bot_data.staff_unreachable:
         application.bot_data.staff_unreachable = False
         log.info("the staff chat can be reached again: 'Talk to a person' is back")
+
+
+async def _on_inbox_watch(context: BotContext) -> None:
+    await inbox.take_over(context.application, start=False)
 
 
 async def _on_staff_recheck(context: BotContext) -> None:

@@ -4,7 +4,8 @@ Telegram counts an update as delivered long before it is handled: long polling a
 the next batch is asked for, a webhook as soon as it answers 200. A process killed in
 between lost those updates for good. Now every update is written to the database's inbox
 before Telegram is told (``InboxQueue``), marked handled when its handlers have run
-(``InboxApplication``), and on start the unhandled ones are handled (``replay``). An update
+(```InboxApplication``), and the unhandled ones of a process that died are handled by its
+successor or by another worker sharing the database (``take_over``). An update
 seen handled before (a replay that Telegram also redelivers, a webhook retry) is skipped.
 
 Writes go through the database thread (``bot.analytics.background``); only the check "handled
@@ -17,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections import OrderedDict
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -26,6 +29,11 @@ from telegram.ext import Application
 from bot.analytics.background import DatabaseWorker
 
 log = logging.getLogger(__name__)
+
+# A worker says it is alive this often; one silent for WORKER_SILENCE is taken for dead and
+# its unhandled updates are handled by another (or by its own successor).
+ALIVE_EVERY = timedelta(seconds=5)
+WORKER_SILENCE = timedelta(seconds=20)
 
 # Update ids remembered in memory; older ones are checked in the database only.
 TAKEN_LIMIT = 10_000
@@ -71,23 +79,33 @@ class InboxQueue(asyncio.Queue[object]):
     def __init__(self) -> None:
         super().__init__()
         self.database: DatabaseWorker | None = None  # set once the store is open
+        self.worker = secrets.token_hex(6)  # this process, among workers sharing the inbox
 
     async def put(self, item: object) -> None:
         if self.database is not None and isinstance(item, Update):
             await self.database.call(
-                self.database.store.inbox_receive, [(item.update_id, item.to_json())]
+                self.database.store.inbox_receive,
+                [(item.update_id, item.to_json())],
+                self.worker,
             )
         await super().put(item)
 
 
-async def replay(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
-    """Queue the updates fetched but never handled (the last process died); return how many."""
+async def take_over(application: Application[Any, Any, Any, Any, Any, Any], start: bool) -> int:
+    """Say this worker is alive, and queue the updates received but never handled by a
+    worker that is not (it was killed; at ``start`` on SQLite, whatever process ran before,
+    since one process serves a SQLite file); return how many."""
     database = getattr(application.bot_data, "database", None)
-    if not isinstance(database, DatabaseWorker):
+    queue = application.update_queue
+    if not isinstance(database, DatabaseWorker) or not isinstance(queue, InboxQueue):
         return 0
-    pending = await database.call(database.store.inbox_pending)
+    store = database.store
+    await database.call(store.worker_alive, queue.worker)
+    sqlite_start = start and store.database.dialect == "sqlite"
+    silence = timedelta(0) if sqlite_start else WORKER_SILENCE
+    pending = await database.call(store.inbox_take_over, queue.worker, silence)
     for body in pending:
-        await application.update_queue.put(Update.de_json(json.loads(body), application.bot))
+        await queue.put(Update.de_json(json.loads(body), application.bot))
     if pending:
-        log.info("handling %d update(s) fetched before the last stop", len(pending))
+        log.info("handling %d update(s) received but not handled by a stopped worker", len(pending))
     return len(pending)
