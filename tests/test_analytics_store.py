@@ -513,8 +513,8 @@ def test_inbox_keeps_updates_until_handled_and_remembers_them(database: Database
     now = [NOW]
     gone = timedelta(0)  # every other worker counts as stopped
     with EventStore(database, salt="s", clock=lambda: now[0]) as store:
-        store.inbox_receive([(1, '{"update_id": 1}'), (2, '{"update_id": 2}')], "old")
-        store.inbox_receive([(2, '{"update_id": 2}')], "old")  # fetched again: kept once
+        store.inbox_receive([(1, '{"update_id": 1}', 7), (2, '{"update_id": 2}', 7)], "old")
+        store.inbox_receive([(2, '{"update_id": 2}', 7)], "old")  # fetched again: kept once
         store.inbox_done(1)
         assert store.inbox_take_over("new", gone) == ['{"update_id": 2}']
         assert store.inbox_handled(1) and not store.inbox_handled(2)
@@ -534,8 +534,10 @@ def test_a_stopped_workers_updates_are_taken_over_once(database: Database) -> No
     with EventStore(database, salt="s", clock=lambda: now[0]) as store:
         store.worker_alive("a")
         store.worker_alive("b")
-        store.inbox_receive([(1, '{"update_id": 1}'), (3, '{"update_id": 3}')], "a")
-        store.inbox_receive([(2, '{"update_id": 2}')], "b")
+        store.inbox_receive([(1, '{"update_id": 1}', 7), (3, '{"update_id": 3}', 7)], "a")
+        store.inbox_receive([(2, '{"update_id": 2}', 8)], "b")
+        assert store.inbox_earlier_unhandled(7, 3) and not store.inbox_earlier_unhandled(7, 1)
+        assert not store.inbox_earlier_unhandled(8, 2)  # chat 7's do not count
         assert store.inbox_take_over("b", silence) == []  # a is alive
         now[0] = NOW + timedelta(seconds=30)
         store.worker_alive("b")  # a fell silent

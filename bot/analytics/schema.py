@@ -142,6 +142,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             seen_at TEXT NOT NULL
         )""",
         "ALTER TABLE inbox {add_column} worker TEXT",
+        # Its chat, so that a chat's later update waits for the earlier ones on any worker.
+        "ALTER TABLE inbox {add_column} chat_id {bigint}",
+        "CREATE INDEX IF NOT EXISTS inbox_unhandled_by_chat ON inbox (chat_id, update_id)"
+        " WHERE done = 0",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

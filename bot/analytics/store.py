@@ -375,23 +375,39 @@ class EventStore:
 
     # -- update inbox ----------------------------------------------------------------------
 
-    def inbox_receive(self, updates: list[tuple[int, str]], worker: str | None = None) -> None:
-        """Keep fetched updates (id, JSON) until they are handled, as ``worker``'s; a known
-        id is left alone."""
+    def inbox_receive(
+        self, updates: list[tuple[int, str, int | None]], worker: str | None = None
+    ) -> None:
+        """Keep received updates (id, JSON, chat id) until they are handled, as ``worker``'s;
+        a known id is left alone."""
         if not updates:
             return
         received = self._timestamp(self._now())
         with self._write_one() as db:
             db.execute(
                 _sql(
-                    "INSERT INTO inbox (update_id, body, received, worker)"
-                    " VALUES (:id, :body, :now, :worker) ON CONFLICT (update_id) DO NOTHING"
+                    "INSERT INTO inbox (update_id, body, received, worker, chat_id)"
+                    " VALUES (:id, :body, :now, :worker, :chat)"
+                    " ON CONFLICT (update_id) DO NOTHING"
                 ),
                 [
-                    {"id": update_id, "body": body, "now": received, "worker": worker}
-                    for update_id, body in updates
+                    {"id": update_id, "body": body, "now": received, "worker": worker, "chat": chat}
+                    for update_id, body, chat in updates
                 ],
             )
+
+    def inbox_earlier_unhandled(self, chat_id: int, update_id: int) -> bool:
+        """Whether an earlier update of this chat is still to be handled (by any worker).
+        Asked on the event loop: it does not wait behind the database thread."""
+        with self._read_apart() as db:
+            row = _run(
+                db,
+                "SELECT 1 FROM inbox WHERE chat_id = :chat AND update_id < :id AND done = 0"
+                " AND body IS NOT NULL LIMIT 1",
+                chat=chat_id,
+                id=update_id,
+            ).first()
+        return row is not None
 
     def worker_alive(self, worker: str) -> None:
         """``worker`` is running (said every few seconds; see ``inbox_take_over``)."""

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 # its unhandled updates are handled by another (or by its own successor).
 ALIVE_EVERY = timedelta(seconds=5)
 WORKER_SILENCE = timedelta(seconds=20)
+
+# How long a chat's update waits for its earlier ones on other workers, and how often it looks.
+ORDER_PATIENCE = 10.0
+ORDER_POLL = 0.02
 
 # Update ids remembered in memory; older ones are checked in the database only.
 TAKEN_LIMIT = 10_000
@@ -60,11 +65,28 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         self._taken[update.update_id] = None
         if len(self._taken) > TAKEN_LIMIT:
             self._taken.popitem(last=False)
+        settings = getattr(self.bot_data, "settings", None)
+        chat = update.effective_chat
+        if chat is not None and settings is not None and settings.workers > 1:
+            await _after_earlier_updates(database, chat.id, update.update_id)
         try:
             await super().process_update(update)
         finally:
             # Handled, well or not (errors went to the error handler): never twice.
             database.later(database.store.inbox_done, update.update_id)
+
+
+async def _after_earlier_updates(database: DatabaseWorker, chat_id: int, update_id: int) -> None:
+    """Wait until the chat's earlier updates were handled, wherever they landed: with
+    several workers a chat's next message can reach another worker while the first is being
+    answered. After ORDER_PATIENCE (an earlier one's worker died and its updates are not
+    taken over yet) the update goes ahead rather than keep the chat waiting."""
+    deadline = time.monotonic() + ORDER_PATIENCE
+    while await asyncio.to_thread(database.store.inbox_earlier_unhandled, chat_id, update_id):
+        if time.monotonic() > deadline:
+            log.warning("update %d went ahead of an earlier one of its chat", update_id)
+            return
+        await asyncio.sleep(ORDER_POLL)
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -83,9 +105,10 @@ class InboxQueue(asyncio.Queue[object]):
 
     async def put(self, item: object) -> None:
         if self.database is not None and isinstance(item, Update):
+            chat = item.effective_chat
             await self.database.call(
                 self.database.store.inbox_receive,
-                [(item.update_id, item.to_json())],
+                [(item.update_id, item.to_json(), chat.id if chat else None)],
                 self.worker,
             )
         await super().put(item)
