@@ -68,6 +68,7 @@ def ask(
     intent_id: str | None = "pricing",
     tag: str | None = None,
     text: str | None = None,
+    event_id: int | None = None,
 ) -> int:
     """Record one event with sensible defaults."""
     return store.record(
@@ -79,6 +80,7 @@ def ask(
         score=80.0,
         tag=tag,
         text=text,
+        event_id=event_id,
     )
 
 
@@ -584,3 +586,12 @@ def test_the_salt_check_is_kept_and_adopted(database: Database) -> None:
     with EventStore(database, "second") as store:
         store.adopt_salt()
         store.verify_salt()
+
+
+def test_an_updates_event_is_recorded_once_however_often_it_is_handled(store: EventStore) -> None:
+    event_id = store.new_event_id(update_id=123)
+    assert event_id == store.new_event_id(update_id=123) != store.new_event_id(update_id=124)
+    assert len(str(event_id)) <= 18  # fits a feedback button's callback data
+    for _ in range(2):  # handled, its worker killed, handled again by another
+        assert ask(store, event_id=event_id) == event_id
+    assert store.stats(7).questions == 1

@@ -65,9 +65,10 @@ class DatabaseWorker:
         future = self._executor.submit(self._patiently, partial(method, *args, **kwargs))
         future.add_done_callback(_report_failure)
 
-    def record(self, **event: Any) -> int:
-        """Queue one analytics event (``EventStore.record``'s fields); return its id now."""
-        event_id = self.store.new_event_id()
+    def record(self, update_id: int | None = None, **event: Any) -> int:
+        """Queue one analytics event (``EventStore.record``'s fields) of update
+        ``update_id``; return its id now."""
+        event_id = self.store.new_event_id(update_id)
         self.later(self.store.record, event_id=event_id, **event)
         return event_id
 

@@ -61,6 +61,7 @@ _AUTOCOMMIT = "autocommit"  # Connection.info key: no BEGIN for this SQLite stat
 # (``new_event_id``): 59 bits, at most 18 digits in a feedback button's callback data, and a
 # clash as likely as guessing a 59-bit secret.
 _EVENT_ID_BITS = 59
+_UPDATE_EVENTS = 1 << _EVENT_ID_BITS  # update N's event id: this + N (still 18 digits)
 _HASH_LENGTH = 32
 
 
@@ -246,14 +247,24 @@ class EventStore:
         values = ", ".join(f":{name}" for name in columns)
         with self._write_one() as db:
             row = _run(
-                db, f"INSERT INTO events ({names}) VALUES ({values}) RETURNING id", **columns
-            ).one()
+                db,
+                f"INSERT INTO events ({names}) VALUES ({values})"
+                " ON CONFLICT (id) DO NOTHING RETURNING id",
+                **columns,
+            ).first()
+        if row is None:  # recorded already: an update handled again, after its worker died
+            assert event_id is not None
+            return event_id
         return int(row[0])
 
     @staticmethod
-    def new_event_id() -> int:
+    def new_event_id(update_id: int | None = None) -> int:
         """An id for an event that is written later: the reply (its feedback buttons carry
-        the id) need not wait for the database."""
+        the id) need not wait for the database. The event of an update gets one of its own,
+        so an update handled twice (its worker died; another took it over) is recorded once;
+        others get a random one (the two ranges never meet)."""
+        if update_id is not None:
+            return _UPDATE_EVENTS + update_id
         return secrets.randbits(_EVENT_ID_BITS) + 1
 
     def set_feedback(self, event_id: int, user_id: int, helpful: bool) -> Vote:

@@ -33,12 +33,14 @@ log = logging.getLogger(__name__)
 
 # A worker says it is alive this often; one silent for WORKER_SILENCE is taken for dead and
 # its unhandled updates are handled by another (or by its own successor).
-ALIVE_EVERY = timedelta(seconds=5)
-WORKER_SILENCE = timedelta(seconds=20)
+ALIVE_EVERY = timedelta(seconds=3)
+WORKER_SILENCE = timedelta(seconds=12)
 
-# How long a chat's update waits for its earlier ones on other workers, and how often it looks.
-ORDER_PATIENCE = 10.0
-ORDER_POLL = 0.02
+# How long a chat's update waits for its earlier ones on other workers (longer than a dead
+# worker's updates take to be taken over), and how often it looks (first often, as the
+# earlier update is usually being answered right now, then less and less).
+ORDER_PATIENCE = 30.0
+ORDER_POLLS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 # Update ids remembered in memory; older ones are checked in the database only.
 TAKEN_LIMIT = 10_000
@@ -79,14 +81,17 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
 async def _after_earlier_updates(database: DatabaseWorker, chat_id: int, update_id: int) -> None:
     """Wait until the chat's earlier updates were handled, wherever they landed: with
     several workers a chat's next message can reach another worker while the first is being
-    answered. After ORDER_PATIENCE (an earlier one's worker died and its updates are not
-    taken over yet) the update goes ahead rather than keep the chat waiting."""
+    answered. An earlier update of a worker that died waits to be taken over (up to
+    WORKER_SILENCE); after ORDER_PATIENCE the update goes ahead rather than keep the chat
+    waiting for good."""
     deadline = time.monotonic() + ORDER_PATIENCE
+    polls = 0
     while await asyncio.to_thread(database.store.inbox_earlier_unhandled, chat_id, update_id):
         if time.monotonic() > deadline:
             log.warning("update %d went ahead of an earlier one of its chat", update_id)
             return
-        await asyncio.sleep(ORDER_POLL)
+        await asyncio.sleep(ORDER_POLLS[min(polls, len(ORDER_POLLS) - 1)])
+        polls += 1
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -128,7 +133,13 @@ async def take_over(application: Application[Any, Any, Any, Any, Any, Any], star
     silence = timedelta(0) if sqlite_start else WORKER_SILENCE
     pending = await database.call(store.inbox_take_over, queue.worker, silence)
     for body in pending:
-        await queue.put(Update.de_json(json.loads(body), application.bot))
+        update = Update.de_json(json.loads(body), application.bot)
+        if start:
+            await queue.put(update)  # before any new update: the chats' order holds
+        else:
+            # Now, beside the chats' queues: a later update of the same chat may be waiting
+            # in its chat's turn for exactly this one (``_after_earlier_updates``).
+            application.create_task(application.process_update(update), update=update)
     if pending:
         log.info("handling %d update(s) received but not handled by a stopped worker", len(pending))
     return len(pending)

@@ -61,6 +61,7 @@ def track(
     chat = update.effective_chat
     try:
         return context.database.record(
+            update_id=update.update_id,
             user_id=user.id if user else None,
             chat_type=chat.type if chat else "inline",
             source=source,

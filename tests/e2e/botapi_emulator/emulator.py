@@ -673,6 +673,16 @@ class BotApiEmulator(RequestChecks, BotApiMethods):
 
         return self._wait(find, timeout, f"inline query {query_id} was not answered")
 
+    def take_updates(self) -> list[JSON]:
+        """Webhook mode: the queued updates, handed over to be pushed to the bot as Telegram
+        pushes them (``tests/e2e/webhook_pusher.py``); they count as fetched."""
+        with self._cond:
+            taken, self._queue = self._queue, []
+            if taken:
+                self._max_fetched = max(self._max_fetched, taken[-1]["update_id"])
+                self._last_activity = time.monotonic()
+            return copy.deepcopy(taken)
+
     def wait_until_idle(self, timeout: float = 10.0, settle: float = 0.25) -> None:
         """Until every queued update was fetched by the bot, no request is in flight and
         nothing happened for ``settle`` seconds (so the bot finished reacting)."""
