@@ -53,6 +53,10 @@ class DatabaseWorker:
         self._patience = patience
         self._closing = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database")
+        # Told (in the database thread) when a PostgreSQL server stops answering (True) and
+        # when it answers again (False); the bot alerts its admins.
+        self.on_unreachable: Callable[[bool], None] | None = None
+        self._unreachable = False
 
     async def call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``method`` (a store method) in the database thread and wait for its result;
@@ -87,15 +91,32 @@ class DatabaseWorker:
         attempt = 0
         while True:
             try:
-                return job()
+                result = job()
             except OperationalError as exc:
                 patience = CLOSING_PATIENCE if self._closing.is_set() else self._patience
                 if not _is_locked(exc) or time.monotonic() - started > patience:
                     raise
                 if attempt == 0:
                     log.warning("the database is locked or unreachable: waiting for it")
+                if _is_postgresql(exc):
+                    self._reachable(False)
+            else:
+                self._reachable(True)
+                return result
             time.sleep(_PAUSES[min(attempt, len(_PAUSES) - 1)])
             attempt += 1
+
+    def _reachable(self, reachable: bool) -> None:
+        if self._unreachable == (not reachable):
+            return
+        self._unreachable = not reachable
+        # A warning: writes are retried; one that is finally lost is logged as an error.
+        log.log(
+            logging.INFO if reachable else logging.WARNING,
+            "the database answers again" if reachable else "the database cannot be reached",
+        )
+        if self.on_unreachable is not None:
+            self.on_unreachable(not reachable)
 
 
 def _is_locked(exc: OperationalError) -> bool:

@@ -80,6 +80,8 @@ MESSAGES: dict[str, frozenset[str]] = {
         "admin_reload_failed": (),
         "admin_reload_suspect": (),
         "admin_database_damaged": ("path",),
+        "admin_database_unreachable": (),
+        "admin_database_back": (),
         "digest_intro": (),
         # teaching from the gaps (admins)
         "gaps_card": ("count", "examples", "nearest"),

@@ -230,6 +230,7 @@ async def _announce(application: BotApplication) -> None:
             )
     if settings.staff_chat_id is not None:
         await check_staff_chat(application)
+    _alert_when_unreachable(application)
     await inbox.take_over(application, start=True)
     damage = application.bot_data.store_damaged
     if damage is not None:
@@ -271,6 +272,19 @@ def _open_store(settings: BotSettings, application: BotApplication) -> EventStor
         store.close()
         raise
     return store
+
+
+def _alert_when_unreachable(application: BotApplication) -> None:
+    """The admins hear when the database stops answering, and when it is back."""
+    loop = asyncio.get_running_loop()
+    knowledge = application.bot_data.engine.knowledge
+
+    def alert(unreachable: bool) -> None:  # called in the database thread
+        key = "admin_database_unreachable" if unreachable else "admin_database_back"
+        text = knowledge.message(key)
+        loop.call_soon_threadsafe(lambda: application.create_task(_alert_admins(application, text)))
+
+    application.bot_data.database.on_unreachable = alert
 
 
 async def _alert_admins(application: BotApplication, text: str) -> None:

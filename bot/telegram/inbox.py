@@ -21,9 +21,11 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import Application
 
@@ -41,6 +43,9 @@ WORKER_SILENCE = timedelta(seconds=12)
 # earlier update is usually being answered right now, then less and less).
 ORDER_PATIENCE = 30.0
 ORDER_POLLS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+
+# How long an arriving update waits for the inbox to keep it before it is handled anyway.
+INBOX_PATIENCE = 3.0
 
 # Update ids remembered in memory; older ones are checked in the database only.
 TAKEN_LIMIT = 10_000
@@ -61,7 +66,10 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         if not isinstance(update, Update) or not isinstance(database, DatabaseWorker):
             await super().process_update(update)
             return
-        if update.update_id in self._taken or database.store.inbox_handled(update.update_id):
+        handled = update.update_id in self._taken or await _ask(
+            database, database.store.inbox_handled, update.update_id
+        )
+        if handled:
             log.info("update %d was handled already: skipped", update.update_id)
             return
         self._taken[update.update_id] = None
@@ -86,12 +94,32 @@ async def _after_earlier_updates(database: DatabaseWorker, chat_id: int, update_
     waiting for good."""
     deadline = time.monotonic() + ORDER_PATIENCE
     polls = 0
-    while await asyncio.to_thread(database.store.inbox_earlier_unhandled, chat_id, update_id):
+    while await _ask(database, database.store.inbox_earlier_unhandled, chat_id, update_id):
         if time.monotonic() > deadline:
             log.warning("update %d went ahead of an earlier one of its chat", update_id)
             return
         await asyncio.sleep(ORDER_POLLS[min(polls, len(ORDER_POLLS) - 1)])
         polls += 1
+
+
+def _seen(written: asyncio.Future[None]) -> None:
+    """An inbox write that failed after the update went ahead: logged by the database
+    thread already; retrieved here so asyncio does not report it again."""
+    if not written.cancelled():
+        written.exception()
+
+
+async def _ask(database: DatabaseWorker, question: Callable[..., bool], *args: int) -> bool:
+    """A yes/no read on the event loop's behalf: SQLite's at once (an indexed read that never
+    waits for a writer), PostgreSQL's in a thread (a server gone away must not stall the
+    loop). A database that cannot answer says no: the patient is answered regardless."""
+    try:
+        if database.store.database.dialect == "sqlite":
+            return question(*args)
+        return await asyncio.to_thread(question, *args)
+    except SQLAlchemyError as exc:
+        log.warning("the inbox could not be read (%s): going ahead", type(exc).__name__)
+        return False
 
 
 class InboxQueue(asyncio.Queue[object]):
@@ -111,11 +139,20 @@ class InboxQueue(asyncio.Queue[object]):
     async def put(self, item: object) -> None:
         if self.database is not None and isinstance(item, Update):
             chat = item.effective_chat
-            await self.database.call(
-                self.database.store.inbox_receive,
-                [(item.update_id, item.to_json(), chat.id if chat else None)],
-                self.worker,
+            written = asyncio.ensure_future(
+                self.database.call(
+                    self.database.store.inbox_receive,
+                    [(item.update_id, item.to_json(), chat.id if chat else None)],
+                    self.worker,
+                )
             )
+            written.add_done_callback(_seen)
+            try:
+                # The write goes on trying in the database thread; the update need not wait
+                # for a database that went away: the FAQ keeps answering.
+                await asyncio.wait_for(asyncio.shield(written), INBOX_PATIENCE)
+            except (TimeoutError, SQLAlchemyError):
+                log.warning("update %d is answered without the inbox keeping it", item.update_id)
         await super().put(item)
 
 

@@ -17,6 +17,7 @@ import logging
 import pickle
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
@@ -80,7 +81,11 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
         if not self.shared or _pickled(user_data) != self._synced.get(user_id):
             return
         database = self._worker()
-        blob = await asyncio.to_thread(database.store.user_state, user_id)
+        try:
+            blob = await asyncio.to_thread(database.store.user_state, user_id)
+        except SQLAlchemyError:
+            log.warning("a user's conversation state could not be read: this worker's is used")
+            return
         if blob == self._synced.get(user_id):
             return
         state = (_unpickled(blob) if blob is not None else None) or UserData()

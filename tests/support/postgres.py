@@ -44,10 +44,12 @@ def postgres_bin() -> Path | None:
 
 
 class PostgresServer:
-    """A server to make test databases in (``admin_url`` reaches its ``postgres`` database)."""
+    """A server to make test databases in (``admin_url`` reaches its ``postgres`` database);
+    ``cluster`` when the tests started it themselves (and may stop and start it)."""
 
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, cluster: Cluster | None = None) -> None:
         self.admin_url = admin_url
+        self.cluster = cluster
 
     def new_database(self) -> Database:
         """A new, empty database of its own."""
@@ -75,7 +77,8 @@ def _as_url(parts: dict[str, object]) -> str:
 
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
-    """TEST_POSTGRESQL_URL's server, else a throwaway one (PostgresUnavailableError if neither)."""
+    """TEST_POSTGRESQL_URL's server, else a throwaway one (PostgresUnavailableError if
+    neither)."""
     given = os.environ.get("TEST_POSTGRESQL_URL", "").strip()
     if given:
         yield PostgresServer(given)
@@ -83,38 +86,52 @@ def postgres_server() -> Iterator[PostgresServer]:
     folder = postgres_bin()
     if folder is None:
         raise PostgresUnavailableError("PostgreSQL is not installed (no initdb found)")
-    with (
-        tempfile.TemporaryDirectory(prefix="bot-test-pg-") as directory,
-        _cluster(folder, Path(directory)) as admin_url,
-    ):
-        yield PostgresServer(admin_url)
+    with tempfile.TemporaryDirectory(prefix="bot-test-pg-") as directory:
+        cluster = Cluster(folder, Path(directory))
+        cluster.create()
+        cluster.start()
+        try:
+            yield PostgresServer(cluster.admin_url, cluster)
+        finally:
+            cluster.stop()
 
 
-@contextlib.contextmanager
-def _cluster(folder: Path, directory: Path) -> Iterator[str]:
-    data, log = directory / "data", directory / "server.log"
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        as_user = ["runuser", "-u", _UNPRIVILEGED, "--"]
-        shutil.chown(directory, _UNPRIVILEGED)
-    directory.chmod(0o700)
-    port = _free_port()
+class Cluster:
+    """A PostgreSQL cluster of the tests' own, in ``directory``, on 127.0.0.1."""
 
-    def run(*command: str) -> None:
+    def __init__(self, folder: Path, directory: Path) -> None:
+        self.folder, self.directory = folder, directory
+        self.data = directory / "data"
+        self.port = _free_port()
+        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:
+            self._as_user = ["runuser", "-u", _UNPRIVILEGED, "--"]
+            shutil.chown(directory, _UNPRIVILEGED)
+        directory.chmod(0o700)
+
+    def create(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+
+    def start(self) -> None:
+        # Durability is not under test here: fsync off makes the server fast to use and stop.
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.directory} -F -c max_connections=200"
+        log = str(self.directory / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def _run(self, program: str, *args: str) -> None:
         done = subprocess.run(
-            [*as_user, *command], capture_output=True, text=True, timeout=120, check=False
+            [*self._as_user, str(self.folder / program), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if done.returncode != 0:
-            raise PostgresUnavailableError(f"{command[0]} failed: {done.stderr or done.stdout}")
-
-    run(str(folder / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync")
-    # Durability is not under test here: fsync off makes the server fast to use and stop.
-    options = f"-h 127.0.0.1 -p {port} -k {directory} -F -c max_connections=200"
-    run(str(folder / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        run(str(folder / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+            raise PostgresUnavailableError(f"{program} failed: {done.stderr or done.stdout}")
 
 
 def _free_port() -> int:
