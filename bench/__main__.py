@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from bench import e2e, matching, quality, startup, teaching
+from bench import e2e, matching, quality, startup, teaching, workers
 from bench.common import Row, machine, table
 
 
@@ -44,11 +44,16 @@ def _startup(quick: bool) -> list[Row]:
     return startup.rows(startup.run(quick=quick, log=_log))
 
 
+def _workers(quick: bool) -> list[Row]:
+    return workers.rows(workers.run(quick=quick, log=_log))
+
+
 # Matching runs last: its 100k-example bases leave a large, fragmented heap behind that
 # slowed the end-to-end figure by a fifth when it ran first.
 BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "startup": _startup,
     "e2e": _e2e,
+    "workers": _workers,
     "matching": _matching,
     "quality": _quality,
     "teaching": _teaching,

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import time, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -84,7 +85,7 @@ def build_application(
     store: EventStore | None = None,
 ) -> BotApplication:
     """Build the bot: defaults, rate limiting, services, every handler in order, and jobs."""
-    builder = (
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_base_url)
@@ -94,8 +95,6 @@ def build_application(
                 parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
             )
         )
-        # Queues outgoing calls within Telegram's limits (and retries a 429) instead of failing.
-        .rate_limiter(shared_rate_limiter(settings.workers))
         .application_class(inbox.InboxApplication)
         # Typed context.engine / .database / .settings, bot data and user data (context.py).
         .context_types(ContextTypes(context=BotContext, bot_data=BotData, user_data=UserData))
@@ -106,6 +105,9 @@ def build_application(
         .post_init(_announce)
         .post_shutdown(_close)
     )
+    if settings.rate_limit:
+        # Queues outgoing calls within Telegram's limits (and retries a 429) instead of failing.
+        builder = builder.rate_limiter(shared_rate_limiter(settings.workers))
     # Each user's conversation state (a question waiting for staff, the last unanswered
     # one, what each "did you mean" was about) survives a restart: PTB's persistence, user
     # data only, in the database (the services in bot_data are rebuilt at every start).

@@ -43,6 +43,8 @@ class BotSettings:
     analytics_salt: str = ""
     # How many copies of the bot serve it; each keeps to its share of Telegram's limits.
     workers: int = 1
+    # Off only for a local Bot API server that has no flood limits, or a benchmark.
+    rate_limit: bool = True
 
     @property
     def api_file_url(self) -> str:
@@ -99,6 +101,7 @@ class BotSettings:
             ),
             analytics_salt=salt or stored_salt(database.path or DEFAULT_DATABASE_PATH),
             workers=_parse_positive("WORKERS", environ.get("WORKERS", "").strip(), 1),
+            rate_limit=_parse_switch("RATE_LIMIT", environ.get("RATE_LIMIT", "on")),
         )
 
 

@@ -29,6 +29,7 @@ _SETTINGS = (
     "DATABASE_PATH",
     "DATABASE_URL",
     "WORKERS",
+    "RATE_LIMIT",
     "RETENTION_DAYS",
     "LOG_LEVEL",
     "ANALYTICS_SALT",
