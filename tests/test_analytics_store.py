@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bot.analytics import schema as schema_module
@@ -20,6 +19,7 @@ from bot.analytics.records import SaltMismatchError, SchemaVersionError, Source,
 from bot.analytics.schema import SCHEMA_VERSION, statements
 from bot.analytics.store import EventStore
 from bot.engine import ReplyKind
+from tests.support.database_rows import rows_of
 
 NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
 
@@ -47,16 +47,6 @@ def store(database: Database, clock: FakeClock) -> Iterator[EventStore]:
     """A store on each kind of database (the whole suite runs on SQLite and PostgreSQL)."""
     with EventStore(database, salt="test", clock=clock) as store:
         yield store
-
-
-def rows_of(database: Database, statement: str) -> list[tuple[object, ...]]:
-    """What the database holds, read past the store."""
-    engine = create_engine(database.url)
-    try:
-        with engine.connect() as db:
-            return [tuple(row) for row in db.execute(text(statement))]
-    finally:
-        engine.dispose()
 
 
 def ask(

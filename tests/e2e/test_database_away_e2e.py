@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from bot.analytics.database_url import Database
 from bot.content.knowledge import Knowledge
+from tests.support.database_rows import rows_of
 from tests.support.postgres import PostgresServer, PostgresUnavailableError, postgres_server
 
 from .botapi_emulator import BotApiEmulator
@@ -79,24 +80,17 @@ def test_the_faq_keeps_answering_while_the_database_is_away(
 
             cluster.start()
             emu.wait_for_message(admin_chat, lambda m: "answers again" in m["text"], timeout=30)
-            _wait_for_events(url, 2)
+            _wait_for_events(database, 2)
             assert health_of(port)[0] == 200
             emu.assert_clean()
     assert "cannot be reached" in running.log
     own_server.drop(database)
 
 
-def _wait_for_events(url: str, expected: int, timeout: float = 30) -> None:
-    engine = create_engine(url)
+def _wait_for_events(database: Database, expected: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    try:
-        while True:
-            with engine.connect() as db:
-                count = db.execute(text("SELECT COUNT(*) FROM events WHERE intent = 'pricing'"))
-                if count.scalar() == expected:
-                    return
-            if time.monotonic() > deadline:
-                raise AssertionError("the events that waited for the database were not recorded")
-            time.sleep(0.2)
-    finally:
-        engine.dispose()
+    statement = "SELECT COUNT(*) FROM events WHERE intent = 'pricing'"
+    while rows_of(database, statement) != [(expected,)]:
+        if time.monotonic() > deadline:
+            raise AssertionError("the events that waited for the database were not recorded")
+        time.sleep(0.2)

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.analytics.database_url import Database
 from bot.content.knowledge import Knowledge
 from bot.engine import DialogueEngine, ReplyKind
+from tests.support.database_rows import rows_of
 from tests.support.nginx import load_balancer, nginx_binary
 from tests.support.postgres import PostgresServer
 
@@ -61,15 +61,6 @@ def questions(engine: DialogueEngine, knowledge: Knowledge) -> list[tuple[str, s
         if len(chosen) == QUESTIONS_EACH:
             return chosen
     raise AssertionError("not enough clearly answered questions in the content")
-
-
-def rows(database: Database, statement: str) -> list[tuple[object, ...]]:
-    engine = create_engine(database.url)
-    try:
-        with engine.connect() as db:
-            return [tuple(row) for row in db.execute(text(statement))]
-    finally:
-        engine.dispose()
 
 
 def test_two_workers_behind_nginx_answer_every_update_once_in_order(
@@ -140,15 +131,15 @@ def test_two_workers_behind_nginx_answer_every_update_once_in_order(
                 assert answers == USERS * QUESTIONS_EACH + repeated  # the taps sent nothing
             _wait_until(
                 lambda: (
-                    rows(database, "SELECT COUNT(*) FROM events WHERE feedback = 1")
+                    rows_of(database, "SELECT COUNT(*) FROM events WHERE feedback = 1")
                     == [(USERS // 2,)]
                 ),
                 30,
             )
             # Once each, even for an update handled again after the kill (its event's id is
             # the update's).
-            assert rows(database, "SELECT COUNT(*) FROM events") == [(USERS * QUESTIONS_EACH,)]
-            assert rows(database, "SELECT COUNT(*) FROM inbox WHERE done = 0") == [(0,)]
+            assert rows_of(database, "SELECT COUNT(*) FROM events") == [(USERS * QUESTIONS_EACH,)]
+            assert rows_of(database, "SELECT COUNT(*) FROM inbox WHERE done = 0") == [(0,)]
             emu.assert_clean()
         finally:
             logs = _stop(workers)
