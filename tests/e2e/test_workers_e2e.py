@@ -106,15 +106,17 @@ def test_two_workers_behind_nginx_answer_every_update_once_in_order(
                     lambda: all(len(emu.bot_messages(c)) >= QUESTIONS_EACH for c in chats), 120
                 )
                 # Each once and in the order asked; the one exception a kill can make is an
-                # answer sent just before it and sent again by the worker that took over
-                # (a Bot API call cannot be taken back): at most one per chat.
+                # answer sent just before it and sent again by another worker (a Bot API call
+                # cannot be taken back). A chat can have two such updates at the killed
+                # worker: one acknowledged and being answered (taken over later), and the
+                # next, whose 200 the kill cut off (nginx hands it to the other worker).
                 repeated = 0
                 for chat in chats:
                     got = [m["text"] for m in emu.bot_messages(chat)]
                     once = [t for n, t in enumerate(got) if n == 0 or t != got[n - 1]]
                     order = [expected.index(t) if t in expected else t[:40] for t in got]
                     assert once == expected, order
-                    assert len(got) - len(once) <= 1, order
+                    assert len(got) - len(once) <= 2, order
                     repeated += len(got) - len(once)
                 voters = list(zip(users, chats, strict=True))[: USERS // 2]
                 for user, chat in voters:
