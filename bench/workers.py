@@ -41,12 +41,31 @@ class Throughput:
     workers: int
     updates: int
     per_second: float
+    busy: float | None  # share of the machine's CPU time in use meanwhile (all processes)
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """(busy, total) CPU ticks of the whole machine so far (Linux), else None."""
+    try:
+        with Path("/proc/stat").open(encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_between(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def measure(
     workers: int, database_url: str | None, updates: int, users: int, log: Callable[[str], None]
-) -> float:
-    """Updates per second through nginx to ``workers`` workers."""
+) -> tuple[float, float | None]:
+    """Updates per second through nginx to ``workers`` workers, and how busy the machine's
+    cores were meanwhile (every process of the setup, and anything else running)."""
     ports = [free_port() for _ in range(workers)]
     balancer = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as directory:
@@ -73,25 +92,24 @@ def measure(
                     asked = itertools.cycle(QUESTIONS)
 
                     def ask(count: int) -> float:
-                        before = sum(len(emu.bot_messages(chat)) for chat in chats)
+                        before = emu.bot_message_count(chats)
                         started = time.perf_counter()
                         for n in range(count):
                             emu.send_text(people[n % users], chats[n % users], next(asked))
-                        _until(
-                            lambda: sum(len(emu.bot_messages(c)) for c in chats) >= before + count,
-                            300,
-                        )
+                        _until(lambda: emu.bot_message_count(chats) >= before + count, 300)
                         return time.perf_counter() - started
 
                     ask(users)  # warm-up: every worker has seen traffic, every user is known
+                    before = cpu_times()
                     elapsed = ask(updates)
+                    busy = busy_between(before, cpu_times())
                     log(f"  workers: {workers} worker(s): {updates} in {elapsed:.2f} s")
             finally:
                 for process in processes:
                     process.terminate()
                 for process in processes:
                     process.wait(timeout=60)
-    return updates / elapsed
+    return updates / elapsed, busy
 
 
 def run(quick: bool, log: Callable[[str], None]) -> list[Throughput]:
@@ -102,7 +120,7 @@ def run(quick: bool, log: Callable[[str], None]) -> list[Throughput]:
     results = []
     log("  workers: 1 worker on SQLite ...")
     results.append(
-        Throughput("SQLite, 1 worker", 1, updates, measure(1, None, updates, users, log))
+        Throughput("SQLite, 1 worker", 1, updates, *measure(1, None, updates, users, log))
     )
     try:
         with postgres_server() as server:
@@ -110,9 +128,9 @@ def run(quick: bool, log: Callable[[str], None]) -> list[Throughput]:
                 log(f"  workers: {workers} worker(s) on PostgreSQL ...")
                 database = server.new_database()
                 url = database.url.render_as_string(hide_password=False)
-                rate = measure(workers, url, updates, users, log)
+                rate, busy = measure(workers, url, updates, users, log)
                 results.append(
-                    Throughput(f"PostgreSQL, {workers} worker(s)", workers, updates, rate)
+                    Throughput(f"PostgreSQL, {workers} worker(s)", workers, updates, rate, busy)
                 )
                 server.drop(database)
     except PostgresUnavailableError as exc:
@@ -122,7 +140,12 @@ def run(quick: bool, log: Callable[[str], None]) -> list[Throughput]:
 
 def rows(results: Sequence[Throughput]) -> list[Row]:
     summary = [
-        Row(f"workers: updates/s through nginx, {r.setup}", f"{r.per_second:,.0f}/s", "info", None)
+        Row(
+            f"workers: updates/s through nginx, {r.setup}",
+            f"{r.per_second:,.0f}/s" + ("" if r.busy is None else f" (cores {r.busy:.0%} busy)"),
+            "info",
+            None,
+        )
         for r in results
     ]
     postgres = {r.workers: r.per_second for r in results if r.setup.startswith("PostgreSQL")}

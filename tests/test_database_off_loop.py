@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 from telegram import Update
 
 from bot.analytics.background import TRY_TIMEOUT, DatabaseWorker
+from bot.analytics.database_url import Database
 from bot.analytics.records import Source
 from bot.analytics.store import EventStore
 from bot.content.knowledge import Knowledge
@@ -115,3 +118,47 @@ def test_close_finishes_queued_writes(tmp_path: Path) -> None:
     database.close()
     with EventStore(path, "salt") as reopened:
         assert reopened.stats(7).questions == 50
+
+
+async def test_queued_writes_share_commits_and_all_land(database: Database) -> None:
+    """Under load the database thread commits the writes queued beside each other together:
+    fewer commits than writes, and every write there."""
+    commits: list[int] = []
+    store = EventStore(database, "salt")
+    sqlalchemy_event.listen(store._engine, "commit", lambda connection: commits.append(1))
+    worker = DatabaseWorker(store)
+    try:
+        hold = threading.Event()
+        worker.later(hold.wait)  # the thread is busy: the writes below queue up behind it
+        for user_id in range(100):
+            worker.record(update_id=user_id, **event(user_id))
+        answered = [worker.write(store.inbox_receive, [(n, "{}", n)], "w1") for n in range(20)]
+        hold.set()
+        await asyncio.gather(*answered)
+        await worker.flush()
+        assert store.stats(7).questions == 100
+        assert all(store.inbox_handled(n) is False for n in range(20))
+        assert len(commits) < 10
+    finally:
+        worker.close()
+
+
+async def test_one_bad_write_in_a_batch_costs_only_itself(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = EventStore(database, "salt")
+    worker = DatabaseWorker(store)
+    try:
+        hold = threading.Event()
+        worker.later(hold.wait)
+        worker.record(**event(1))
+        worker.later(store.record, **{**event(2), "source": "no such source"})
+        worker.record(**event(3))
+        with caplog.at_level(logging.ERROR):
+            hold.set()
+            await worker.flush()
+        assert store.stats(7).questions == 2
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("a database write was lost: ValueError" in m for m in messages) == 1
+    finally:
+        worker.close()

@@ -6,6 +6,11 @@ timeout, and the event was then dropped. Here:
 
 * every call runs in one database thread, in the order it was made (a feedback vote comes
   after the event it votes on), while the loop goes on answering;
+* writes queued one after another (``later`` and ``write``) run in one transaction
+  (``EventStore.batch``), up to BATCH_LIMIT of them: under load, one commit and one round
+  trip to a PostgreSQL server serve many updates instead of one each. A batch that fails
+  for any reason but a lock is tried again one write at a time, so one bad write costs
+  only itself;
 * writes nobody waits for (``later``: analytics events, inbox marks) return at once; the
   event's id is drawn up front (``EventStore.new_event_id``), so the answer and its feedback
   buttons go out without waiting for the database;
@@ -23,8 +28,10 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
@@ -45,6 +52,16 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+BATCH_LIMIT = 200  # queued writes committed together at most
+
+
+@dataclass(frozen=True)
+class _Job:
+    run: Callable[[], Any]
+    future: Future[Any]
+    batched: bool  # may share a transaction with the writes queued next to it
+
+
 class DatabaseWorker:
     """Runs an EventStore's calls in one thread, in order, retrying while it is locked."""
 
@@ -52,21 +69,29 @@ class DatabaseWorker:
         self.store = store
         self._patience = patience
         self._closing = threading.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="database")
+        self._jobs: deque[_Job] = deque()
+        self._queued = threading.Condition()
+        self._stopping = False
         # Told (in the database thread) when a PostgreSQL server stops answering (True) and
         # when it answers again (False); the bot alerts its admins.
         self.on_unreachable: Callable[[bool], None] | None = None
         self._unreachable = False
+        self._thread = threading.Thread(target=self._serve, name="database", daemon=True)
+        self._thread.start()
 
     async def call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``method`` (a store method) in the database thread and wait for its result;
         the event loop serves other updates meanwhile."""
-        future = self._executor.submit(self._patiently, partial(method, *args, **kwargs))
-        return await asyncio.wrap_future(future)
+        return await asyncio.wrap_future(self._submit(partial(method, *args, **kwargs), False))
+
+    async def write(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Like ``call``, for a small write that may be committed together with the writes
+        queued beside it (it is done when they all are)."""
+        return await asyncio.wrap_future(self._submit(partial(method, *args, **kwargs), True))
 
     def later(self, method: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
         """Queue a write nobody waits for; a failure is logged (never a patient's words)."""
-        future = self._executor.submit(self._patiently, partial(method, *args, **kwargs))
+        future = self._submit(partial(method, *args, **kwargs), True)
         future.add_done_callback(_report_failure)
 
     def record(self, update_id: int | None = None, **event: Any) -> int:
@@ -83,8 +108,58 @@ class DatabaseWorker:
     def close(self) -> None:
         """Finish the queued writes, then close the store."""
         self._closing.set()
-        self._executor.shutdown(wait=True)
+        with self._queued:
+            self._stopping = True
+            self._queued.notify()
+        self._thread.join()
         self.store.close()
+
+    def _submit(self, run: Callable[[], Any], batched: bool) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._queued:
+            if self._stopping:
+                raise RuntimeError("the database worker is closed")
+            self._jobs.append(_Job(run, future, batched))
+            self._queued.notify()
+        return future
+
+    def _serve(self) -> None:
+        """The database thread: the queued calls in order, neighbouring writes together."""
+        while True:
+            with self._queued:
+                while not self._jobs and not self._stopping:
+                    self._queued.wait()
+                if not self._jobs:
+                    return  # closing, and everything queued has run
+                jobs = [self._jobs.popleft()]
+                while (
+                    jobs[0].batched
+                    and self._jobs
+                    and self._jobs[0].batched
+                    and len(jobs) < BATCH_LIMIT
+                ):
+                    jobs.append(self._jobs.popleft())
+            self._run([job for job in jobs if job.future.set_running_or_notify_cancel()])
+
+    def _run(self, jobs: list[_Job]) -> None:
+        if len(jobs) > 1:
+            try:
+                results = self._patiently(partial(self._together, jobs))
+            except Exception:  # each write is tried on its own, below
+                pass
+            else:
+                for job, result in zip(jobs, results, strict=True):
+                    job.future.set_result(result)
+                return
+        for job in jobs:
+            try:
+                job.future.set_result(self._patiently(job.run))
+            except BaseException as exc:  # handed to whoever waits for the result
+                job.future.set_exception(exc)
+
+    def _together(self, jobs: list[_Job]) -> list[Any]:
+        with self.store.batch():
+            return [job.run() for job in jobs]
 
     def _patiently(self, job: Callable[[], T]) -> T:
         started = time.monotonic()

@@ -115,6 +115,9 @@ class EventStore:
         self._apart_engine: Engine | None = None
         self._apart: Connection | None = None
         self._apart_lock = threading.Lock()
+        # The transaction of ``batch``: while it is open, the thread holding the lock writes
+        # and reads through it.
+        self._batch: Connection | None = None
         try:
             self._migrate()
             # The bot also purges on a schedule; this keeps the retention promise even if
@@ -832,10 +835,29 @@ class EventStore:
             db.exec_driver_sql(f"PRAGMA {setting}")
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Calls made inside share one transaction: committed together when the block ends,
+        or none of them if it raises. The database thread writes what it has queued this
+        way: one commit (one round trip to a PostgreSQL server) for many small writes."""
+        with self._lock:
+            if self._batch is not None:
+                yield
+                return
+            with self._transaction() as db:
+                self._batch = db
+                try:
+                    yield
+                finally:
+                    self._batch = None
+
+    @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         """One transaction that writes (on SQLite, BEGIN IMMEDIATE: the write lock is taken
         at once, so a read-then-write never meets another writer halfway)."""
         with self._lock:
+            if self._batch is not None:
+                yield self._batch
+                return
             if self._connection is None:
                 with self._engine.begin() as db:
                     yield db
@@ -848,6 +870,9 @@ class EventStore:
         """Reads only: on SQLite in autocommit (each statement sees committed data and takes
         no write lock), on PostgreSQL in a transaction that is rolled back."""
         with self._lock:
+            if self._batch is not None:
+                yield self._batch
+                return
             if self._connection is None:
                 with self._engine.connect() as db:
                     yield db
@@ -888,6 +913,9 @@ class EventStore:
         BEGIN and COMMIT around it (they cost more than the statement); on PostgreSQL in a
         transaction of its own."""
         with self._lock:
+            if self._batch is not None:
+                yield self._batch
+                return
             if self._connection is None:
                 with self._engine.begin() as db:
                     yield db

@@ -1,7 +1,9 @@
 """Read YAML safely while remembering the line of every mapping key and list item.
 
 ``yaml.safe_load`` throws line numbers away; validation messages need them, so we use a
-subclass of ``SafeLoader`` (same safety: no arbitrary objects) that records positions.
+subclass of ``SafeLoader`` (same safety: no arbitrary objects) that records positions. It
+parses with libyaml (``CSafeLoader``) where PyYAML was built with it: the content's
+thousands of examples parse in a tenth of the time, which every start of the bot pays.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
         mapping = LineDict()

@@ -34,7 +34,7 @@ from bot.nlu.calibration import (
     unknown_share,
 )
 from bot.nlu.features import CHAR_NGRAMS, CountMatrix, FeatureSpace, raw_features, word_features
-from bot.nlu.linear_model import SVM_C, LinearModel
+from bot.nlu.linear_model import SVM_C, SVM_TOL, LinearModel
 from bot.nlu.normalizer import TextNormalizer
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -155,7 +155,7 @@ def training_data(knowledge: Knowledge) -> tuple[list[str], list[str]]:
 def cache_key(knowledge: Knowledge, texts: Sequence[str], labels: Sequence[str], folds: int) -> str:
     """Hash of everything the trained model depends on."""
     digest = hashlib.sha256()
-    recipe = [MODEL_FORMAT, list(CHAR_NGRAMS), SVM_C, folds, list(texts), list(labels)]
+    recipe = [MODEL_FORMAT, list(CHAR_NGRAMS), SVM_C, SVM_TOL, folds, list(texts), list(labels)]
     recipe.append(sorted((k, list(v)) for k, v in knowledge.synonyms.items()))
     digest.update(json.dumps(recipe, ensure_ascii=False).encode())
     return digest.hexdigest()[:32]

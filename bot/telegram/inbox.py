@@ -60,8 +60,30 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         # the first copy is still being handled (chats are handled side by side), or before
         # its "handled" mark reached the database.
         self._taken: OrderedDict[int, None] = OrderedDict()
+        # Webhook requests waiting for their update to be handled (``handled``).
+        self._handled: dict[int, asyncio.Future[None]] = {}
+
+    def handled(self, update_id: int) -> asyncio.Future[None]:
+        """Done when update ``update_id`` has been handled (or skipped as handled before).
+
+        The webhook answers Telegram when this is done (or after a few seconds): Telegram
+        sends a chat's next update after that answer, so with several workers the next one
+        rarely has to wait for this one on another worker (``_after_earlier_updates``)."""
+        waiter = self._handled.get(update_id)
+        if waiter is None:
+            waiter = self._handled[update_id] = asyncio.get_running_loop().create_future()
+        return waiter
 
     async def process_update(self, update: object) -> None:
+        try:
+            await self._process_once(update)
+        finally:
+            if isinstance(update, Update):
+                waiter = self._handled.pop(update.update_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+
+    async def _process_once(self, update: object) -> None:
         database = getattr(self.bot_data, "database", None)  # set once the bot is built
         if not isinstance(update, Update) or not isinstance(database, DatabaseWorker):
             await super().process_update(update)
@@ -140,7 +162,7 @@ class InboxQueue(asyncio.Queue[object]):
         if self.database is not None and isinstance(item, Update):
             chat = item.effective_chat
             written = asyncio.ensure_future(
-                self.database.call(
+                self.database.write(
                     self.database.store.inbox_receive,
                     [(item.update_id, item.to_json(), chat.id if chat else None)],
                     self.worker,

@@ -7,8 +7,9 @@ two routes on the one port:
 * ``POST /<path of WEBHOOK_URL>``: an update from Telegram. The secret-token header must match
   (compared in constant time) or the request gets 403; the body must be an update or it gets
   400. The update joins the application's queue, which writes it to the inbox first
-  (``inbox.InboxQueue``), and only then is Telegram answered 200. Neither the body nor
-  anything of it is logged.
+  (``inbox.InboxQueue``); Telegram is answered 200 when the update has been handled, or
+  after HANDLED_PATIENCE (it is in the inbox either way). Neither the body nor anything of
+  it is logged.
 * ``GET /healthz``: 200 and ``{"status": "ok", ...}`` when the database answers and the
   content is loaded, else 503 with what is wrong.
 
@@ -33,6 +34,7 @@ from telegram.error import NetworkError
 from tornado.httpserver import HTTPServer
 
 from bot.telegram.context import BotApplication
+from bot.telegram.inbox import InboxApplication
 from bot.telegram.settings import BotSettings
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
 HEALTH_TIMEOUT = 3.0  # seconds the database may take to answer a health check
+HANDLED_PATIENCE = 5.0  # seconds Telegram's request waits for its update to be handled
 _START_PAUSES = (1.0, 2.0, 4.0, 8.0, 16.0)  # between tries of setWebhook while starting
 
 
@@ -64,8 +67,18 @@ class _UpdateHandler(tornado.web.RequestHandler):
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST) from None
         if update is None:
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST)
+        handled = (
+            self.bot_app.handled(update.update_id)
+            if isinstance(self.bot_app, InboxApplication)
+            else None
+        )
         # In the inbox before Telegram hears it arrived: a worker killed now loses nothing.
         await self.bot_app.update_queue.put(update)
+        if handled is not None:
+            # Telegram sends a chat's next update once this one is answered: answering when
+            # it was handled keeps each chat's updates in turn across workers. A slow one
+            # (a 429 waited out) is answered anyway after a while; the inbox has it.
+            await asyncio.wait([handled], timeout=HANDLED_PATIENCE)
         self.set_status(HTTPStatus.OK)
 
     def log_exception(self, *args: Any) -> None:

@@ -757,6 +757,14 @@ class BotApiEmulator(RequestChecks, BotApiMethods):
         with self._lock:
             return copy.deepcopy(self._bot_sent.get(self._chat(chat).id, []))
 
+    def bot_message_count(self, chats: Iterable[ChatRef] | None = None) -> int:
+        """How many messages the bot sent (in ``chats``, or anywhere), without copying them:
+        cheap enough to poll while a benchmark runs."""
+        with self._lock:
+            if chats is None:
+                return sum(map(len, self._bot_sent.values()))
+            return sum(len(self._bot_sent.get(self._chat(c).id, [])) for c in chats)
+
     def get_message(self, chat: ChatRef, message_id: int) -> JSON | None:
         """The current state of a message (after edits), None if missing/deleted."""
         with self._lock:
