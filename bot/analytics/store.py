@@ -54,6 +54,9 @@ TERMINAL_TEACHER = "terminal"  # who taught a phrasing in `python -m bot gaps --
 # How long one statement waits for another process's write lock before SQLite gives up (and
 # for a PostgreSQL server to accept a connection).
 DEFAULT_BUSY_TIMEOUT = 10.0
+# PostgreSQL connections kept per worker: the database thread, and the on-loop reads that
+# run in asyncio's default executor (min(32, cores + 4) threads), with room to spare.
+POOL_SIZE = 8
 # Held while PostgreSQL's schema is migrated, so workers starting together take turns.
 _MIGRATION_LOCK = 0x0C11_41C0
 _AUTOCOMMIT = "autocommit"  # Connection.info key: no BEGIN for this SQLite statement
@@ -1035,12 +1038,13 @@ def _sqlite_engine(database: Database) -> Engine:
 
 
 def _postgresql_engine(database: Database) -> Engine:
-    """A small pool (the store's calls are serialised in one thread; a second connection
-    serves a call made while another's result is read), checked before use so that a
-    server restart costs one retry, not an error."""
+    """A pool for the database thread and the reads made on the event loop's behalf (at
+    most one per thread of asyncio's default executor), so that connections are reused,
+    not opened and closed under load; each is checked before use, so that a server restart
+    costs one retry, not an error."""
     return create_engine(
         database.url,
-        pool_size=2,
+        pool_size=POOL_SIZE,
         pool_pre_ping=True,
         hide_parameters=True,
         connect_args={"connect_timeout": round(DEFAULT_BUSY_TIMEOUT)},
