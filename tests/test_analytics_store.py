@@ -509,14 +509,15 @@ def test_inbox_keeps_updates_until_handled_and_remembers_them(database: Database
         store.inbox_receive([(2, '{"update_id": 2}', 7)], "old")  # fetched again: kept once
         store.inbox_done(1)
         assert store.inbox_take_over("new", gone) == ['{"update_id": 2}']
-        assert store.inbox_handled(1) and not store.inbox_handled(2)
+        assert store.inbox_check(1, None) == (True, False)
+        assert store.inbox_check(2, None) == (False, False)
         body = rows_of(database, "SELECT body FROM inbox WHERE update_id = 1")
         assert body == [(None,)]  # the patient's words go as soon as the update is handled
         store.inbox_done(3)  # a webhook update, never fetched: remembered too
-        assert store.inbox_handled(3)
+        assert store.inbox_check(3, None) == (True, False)
         now[0] = NOW + timedelta(days=3)
         store.purge_expired()
-        assert not store.inbox_handled(1) and not store.inbox_handled(2)
+        assert store.inbox_check(1, None) == store.inbox_check(2, None) == (False, False)
 
 
 def test_a_stopped_workers_updates_are_taken_over_once(database: Database) -> None:
@@ -530,6 +531,9 @@ def test_a_stopped_workers_updates_are_taken_over_once(database: Database) -> No
         store.inbox_receive([(2, '{"update_id": 2}', 8)], "b")
         assert store.inbox_earlier_unhandled(7, 3) and not store.inbox_earlier_unhandled(7, 1)
         assert not store.inbox_earlier_unhandled(8, 2)  # chat 7's do not count
+        # On arrival, one read answers both questions.
+        assert store.inbox_check(3, 7) == (False, True)
+        assert store.inbox_check(3, None) == (False, False)  # one worker: no one to wait for
         assert store.inbox_take_over("b", silence) == []  # a is alive
         now[0] = NOW + timedelta(seconds=30)
         store.worker_alive("b")  # a fell silent

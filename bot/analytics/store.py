@@ -413,6 +413,21 @@ class EventStore:
                 ],
             )
 
+    def inbox_check(self, update_id: int, chat_id: int | None) -> tuple[bool, bool]:
+        """Whether this update was handled already, and whether an earlier update of chat
+        ``chat_id`` is still to be handled (by any worker; never, for None): what each
+        update asks on arrival, in one read on the event loop's behalf."""
+        with self._read_apart() as db:
+            handled, earlier = _run(
+                db,
+                "SELECT (SELECT done FROM inbox WHERE update_id = :id),"
+                " EXISTS (SELECT 1 FROM inbox WHERE chat_id = :chat AND update_id < :id"
+                " AND done = 0 AND body IS NOT NULL)",
+                id=update_id,
+                chat=chat_id,
+            ).one()
+        return bool(handled), bool(earlier)
+
     def inbox_earlier_unhandled(self, chat_id: int, update_id: int) -> bool:
         """Whether an earlier update of this chat is still to be handled (by any worker).
         Asked on the event loop: it does not wait behind the database thread."""
@@ -454,13 +469,6 @@ class EventStore:
                 cutoff=cutoff,
             ).all()
         return [str(body) for _, body in sorted(rows)]
-
-    def inbox_handled(self, update_id: int) -> bool:
-        """Whether this update was handled already (a replay or a redelivery). Asked on the
-        event loop for every update, so it never waits behind the database thread."""
-        with self._read_apart() as db:
-            row = _run(db, "SELECT done FROM inbox WHERE update_id = :id", id=update_id).first()
-        return bool(row and row[0])
 
     def ping(self) -> None:
         """Ask the database something (for health checks); raises when it cannot answer."""

@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
@@ -32,6 +32,7 @@ from telegram.ext import Application
 from bot.analytics.background import DatabaseWorker
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A worker says it is alive this often; one silent for WORKER_SILENCE is taken for dead and
 # its unhandled updates are handled by another (or by its own successor).
@@ -88,8 +89,20 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         if not isinstance(update, Update) or not isinstance(database, DatabaseWorker):
             await super().process_update(update)
             return
-        handled = update.update_id in self._taken or await _ask(
-            database, database.store.inbox_handled, update.update_id
+        settings = getattr(self.bot_data, "settings", None)
+        chat = update.effective_chat
+        # With several workers, the chat's earlier updates may be on another one.
+        ordered = chat.id if chat and settings is not None and settings.workers > 1 else None
+        handled, earlier = (
+            (True, False)
+            if update.update_id in self._taken
+            else await _ask(
+                database,
+                database.store.inbox_check,
+                update.update_id,
+                ordered,
+                default=(False, False),
+            )
         )
         if handled:
             log.info("update %d was handled already: skipped", update.update_id)
@@ -97,10 +110,8 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         self._taken[update.update_id] = None
         if len(self._taken) > TAKEN_LIMIT:
             self._taken.popitem(last=False)
-        settings = getattr(self.bot_data, "settings", None)
-        chat = update.effective_chat
-        if chat is not None and settings is not None and settings.workers > 1:
-            await _after_earlier_updates(database, chat.id, update.update_id)
+        if earlier and ordered is not None:
+            await _after_earlier_updates(database, ordered, update.update_id)
         try:
             await super().process_update(update)
         finally:
@@ -116,12 +127,15 @@ async def _after_earlier_updates(database: DatabaseWorker, chat_id: int, update_
     waiting for good."""
     deadline = time.monotonic() + ORDER_PATIENCE
     polls = 0
-    while await _ask(database, database.store.inbox_earlier_unhandled, chat_id, update_id):
+    while True:
         if time.monotonic() > deadline:
             log.warning("update %d went ahead of an earlier one of its chat", update_id)
             return
         await asyncio.sleep(ORDER_POLLS[min(polls, len(ORDER_POLLS) - 1)])
         polls += 1
+        question = database.store.inbox_earlier_unhandled
+        if not await _ask(database, question, chat_id, update_id, default=False):
+            return
 
 
 def _seen(written: asyncio.Future[None]) -> None:
@@ -131,17 +145,19 @@ def _seen(written: asyncio.Future[None]) -> None:
         written.exception()
 
 
-async def _ask(database: DatabaseWorker, question: Callable[..., bool], *args: int) -> bool:
-    """A yes/no read on the event loop's behalf: SQLite's at once (an indexed read that never
-    waits for a writer), PostgreSQL's in a thread (a server gone away must not stall the
-    loop). A database that cannot answer says no: the patient is answered regardless."""
+async def _ask(
+    database: DatabaseWorker, question: Callable[..., T], *args: int | None, default: T
+) -> T:
+    """A read on the event loop's behalf: SQLite's at once (an indexed read that never waits
+    for a writer), PostgreSQL's in a thread (a server gone away must not stall the loop). A
+    database that cannot answer gives ``default`` (no): the patient is answered regardless."""
     try:
         if database.store.database.dialect == "sqlite":
             return question(*args)
         return await asyncio.to_thread(question, *args)
     except SQLAlchemyError as exc:
         log.warning("the inbox could not be read (%s): going ahead", type(exc).__name__)
-        return False
+        return default
 
 
 class InboxQueue(asyncio.Queue[object]):
