@@ -2,19 +2,26 @@
 
 Real processes and servers: ``python -m bot run`` in webhook mode (``RATE_LIMIT=off``, so
 the figure is the bot's own cost, not Telegram's 30 messages a second), ``deploy/nginx.conf``
-in front, a throwaway PostgreSQL cluster, and the Bot API emulator, whose updates a pusher
-POSTs as Telegram does (several chats at once, each chat's one after another). Each setup
-gets a warm-up, then UPDATES questions from USERS users; the figure is updates answered per
-second, from the first POST to the last answer. Every process of a setup shares the
-machine's cores with the others (nginx, PostgreSQL, the emulator, the pusher), as it would
-on one small server.
+in front, a throwaway PostgreSQL cluster. Telegram's side is played by programs that cost
+little, so that the cores go to the workers: ``wrk`` (Debian's HTTP load generator, in C)
+pushes updates to the webhook as Telegram does (32 connections, each sending its next update
+once the last one was answered; the bot answers once the update is handled), every update a
+new private message (``bench/data/telegram_updates.lua``); and a second nginx answers the
+Bot API calls the workers make (``getMe``, ``setWebhook``, ``sendMessage``...) with fixed
+replies. The Bot API emulator of the tests, written in Python, took as much of the two cores
+as a worker, and a second worker had no core left to gain (its figures are in the README).
+Each setup gets a warm-up, then SECONDS of load; the figure is updates answered per second,
+and how busy the machine's cores were meanwhile.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import itertools
+import json
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,24 +29,90 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import Row
-from tests.e2e.botapi_emulator import BotApiEmulator
+from bench.common import PROJECT_ROOT, Row
 from tests.e2e.running_bot import start_bot
 from tests.e2e.test_webhook_e2e import free_port, health_of
-from tests.e2e.webhook_pusher import WebhookPusher
-from tests.support.nginx import load_balancer, nginx_binary
+from tests.support.nginx import load_balancer, nginx_binary, nginx_server
 from tests.support.postgres import PostgresUnavailableError, postgres_server
 
 SECRET = "bench-secret"
-QUESTIONS = ("how much is a session", "does it hurt", "what is qi", "how long is a session")
+TOKEN = "123456:bench-token"
 TARGET_SPEEDUP = 1.6
+CONNECTIONS = 32
+UPDATES_SCRIPT = PROJECT_ROOT / "bench" / "data" / "telegram_updates.lua"
+
+# The Bot API as far as a worker needs it for this load: who the bot is, and a message for
+# every message sent; any other call succeeds.
+_BOT_API_STUB = """worker_processes 1;
+pid nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path temp/body;
+    proxy_temp_path temp/proxy;
+    fastcgi_temp_path temp/fastcgi;
+    uwsgi_temp_path temp/uwsgi;
+    scgi_temp_path temp/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        default_type application/json;
+        client_max_body_size 1m;
+        location ~ /getMe$ {{ return 200 '{get_me}'; }}
+        location ~ /sendMessage$ {{ return 200 '{sent}'; }}
+        location / {{
+            return 200 '{{"ok":true,"result":true}}';
+        }}
+    }}
+}}
+"""
+
+
+_GET_ME = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Clinic FAQ",
+    "username": "clinic_faq_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": True,
+}
+_SENT = {
+    "message_id": 1,
+    "date": 1764770000,
+    "chat": {"id": 1, "type": "private", "first_name": "Patient"},
+    "text": "answer",
+}
+
+
+def stub_configuration(port: int) -> str:
+    """nginx's configuration of the stub Bot API on ``port``."""
+    return _BOT_API_STUB.format(
+        port=port,
+        get_me=json.dumps({"ok": True, "result": _GET_ME}),
+        sent=json.dumps({"ok": True, "result": _SENT}),
+    )
+
+
+@dataclass(frozen=True)
+class BotApiStub:
+    """Where the workers find the stub Bot API."""
+
+    token: str
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Load:
+    """What wrk measured."""
+
+    per_second: float
+    failed: int  # answers other than 2xx, and socket errors
 
 
 @dataclass(frozen=True)
 class Throughput:
     setup: str  # "sqlite, 1 worker", "postgresql, 2 workers"
     workers: int
-    updates: int
     per_second: float
     busy: float | None  # share of the machine's CPU time in use meanwhile (all processes)
 
@@ -62,13 +135,16 @@ def busy_between(before: tuple[int, int] | None, after: tuple[int, int] | None) 
 
 
 def measure(
-    workers: int, database_url: str | None, updates: int, users: int, log: Callable[[str], None]
+    workers: int, database_url: str | None, seconds: int, log: Callable[[str], None]
 ) -> tuple[float, float | None]:
     """Updates per second through nginx to ``workers`` workers, and how busy the machine's
     cores were meanwhile (every process of the setup, and anything else running)."""
     ports = [free_port() for _ in range(workers)]
-    balancer = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-workers-") as directory:
+    balancer, api = free_port(), free_port()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-workers-") as directory,
+        nginx_server(stub_configuration(api), api),
+    ):
         settings = {
             "ANALYTICS_SALT": "bench-salt",
             "WEBHOOK_URL": "https://faq-bot.example.org/telegram",
@@ -79,59 +155,75 @@ def measure(
         }
         if database_url:
             settings["DATABASE_URL"] = database_url
-        with BotApiEmulator(bot_username="clinic_faq_bot") as emu:
-            sqlite = Path(directory) / "bench.sqlite3"
-            processes = [start_bot(emu, sqlite, None, PORT=str(port), **settings) for port in ports]
-            try:
-                for port in ports:
-                    _until(functools.partial(_healthy, port), 60)
-                url = f"http://127.0.0.1:{balancer}/telegram"
-                with load_balancer(ports, balancer), WebhookPusher(emu, url, SECRET, 32):
-                    people = [emu.add_user(f"Patient {n}") for n in range(users)]
-                    chats = [emu.private_chat(person) for person in people]
-                    asked = itertools.cycle(QUESTIONS)
+        stub = BotApiStub(TOKEN, f"http://127.0.0.1:{api}/bot")
+        sqlite = Path(directory) / "bench.sqlite3"
+        processes = [start_bot(stub, sqlite, None, PORT=str(port), **settings) for port in ports]
+        try:
+            for port in ports:
+                _until(functools.partial(_healthy, port), 60)
+            url = f"http://127.0.0.1:{balancer}/telegram"
+            with load_balancer(ports, balancer):
+                _push(url, 2, 1)  # warm-up: every worker has seen traffic
+                before = cpu_times()
+                load = _push(url, seconds, 10_000_000)
+                busy = busy_between(before, cpu_times())
+            if load.failed:
+                raise RuntimeError(f"{load.failed} updates were not answered 200")
+            log(f"  workers: {workers} worker(s): {load.per_second:,.0f} updates/s")
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.communicate(timeout=60)
+    return load.per_second, busy
 
-                    def ask(count: int) -> float:
-                        before = emu.bot_message_count(chats)
-                        started = time.perf_counter()
-                        for n in range(count):
-                            emu.send_text(people[n % users], chats[n % users], next(asked))
-                        _until(lambda: emu.bot_message_count(chats) >= before + count, 300)
-                        return time.perf_counter() - started
 
-                    ask(users)  # warm-up: every worker has seen traffic, every user is known
-                    before = cpu_times()
-                    elapsed = ask(updates)
-                    busy = busy_between(before, cpu_times())
-                    log(f"  workers: {workers} worker(s): {updates} in {elapsed:.2f} s")
-            finally:
-                for process in processes:
-                    process.terminate()
-                for process in processes:
-                    process.wait(timeout=60)
-    return updates / elapsed, busy
+def _push(url: str, seconds: int, first_update: int) -> Load:
+    """wrk's updates for ``seconds``, update ids from ``first_update`` on."""
+    command = [
+        "wrk",
+        "--threads",
+        "1",
+        "--connections",
+        str(CONNECTIONS),
+        "--duration",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "--script",
+        str(UPDATES_SCRIPT),
+        url,
+        "--",
+        str(first_update),
+        SECRET,
+    ]
+    report = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", report)
+    if rate is None:
+        raise RuntimeError(f"wrk printed no rate: {report}")
+    failed = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", report))
+    sockets = r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"
+    errors = re.search(sockets, report)
+    failed += sum(map(int, errors.groups())) if errors else 0
+    return Load(float(rate.group(1)), failed)
 
 
 def run(quick: bool, log: Callable[[str], None]) -> list[Throughput]:
-    if nginx_binary() is None:
-        log("  workers: nginx is not installed: skipped")
+    if nginx_binary() is None or shutil.which("wrk") is None:
+        log("  workers: nginx or wrk is not installed: skipped")
         return []
-    updates, users = (200, 20) if quick else (2000, 100)
+    seconds = 3 if quick else 15
     results = []
     log("  workers: 1 worker on SQLite ...")
-    results.append(
-        Throughput("SQLite, 1 worker", 1, updates, *measure(1, None, updates, users, log))
-    )
+    results.append(Throughput("SQLite, 1 worker", 1, *measure(1, None, seconds, log)))
     try:
         with postgres_server() as server:
             for workers in (1, 2):
                 log(f"  workers: {workers} worker(s) on PostgreSQL ...")
                 database = server.new_database()
                 url = database.url.render_as_string(hide_password=False)
-                rate, busy = measure(workers, url, updates, users, log)
-                results.append(
-                    Throughput(f"PostgreSQL, {workers} worker(s)", workers, updates, rate, busy)
-                )
+                rate, busy = measure(workers, url, seconds, log)
+                results.append(Throughput(f"PostgreSQL, {workers} worker(s)", workers, rate, busy))
                 server.drop(database)
     except PostgresUnavailableError as exc:
         log(f"  workers: PostgreSQL unavailable ({exc}): its rows skipped")

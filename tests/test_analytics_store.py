@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.analytics import schema as schema_module
 from bot.analytics.database_url import Database
-from bot.analytics.records import SaltMismatchError, SchemaVersionError, Source, Vote
+from bot.analytics.records import Arrival, SaltMismatchError, SchemaVersionError, Source, Vote
 from bot.analytics.schema import SCHEMA_VERSION, statements
 from bot.analytics.store import EventStore
 from bot.engine import ReplyKind
@@ -509,15 +509,15 @@ def test_inbox_keeps_updates_until_handled_and_remembers_them(database: Database
         store.inbox_receive([(2, '{"update_id": 2}', 7)], "old")  # fetched again: kept once
         store.inbox_done(1)
         assert store.inbox_take_over("new", gone) == ['{"update_id": 2}']
-        assert store.inbox_check(1, None) == (True, False)
-        assert store.inbox_check(2, None) == (False, False)
+        assert store.inbox_check(1, None) == Arrival(True, False, None)
+        assert store.inbox_check(2, None) == Arrival(False, False, None)
         body = rows_of(database, "SELECT body FROM inbox WHERE update_id = 1")
         assert body == [(None,)]  # the patient's words go as soon as the update is handled
         store.inbox_done(3)  # a webhook update, never fetched: remembered too
-        assert store.inbox_check(3, None) == (True, False)
+        assert store.inbox_check(3, None).handled
         now[0] = NOW + timedelta(days=3)
         store.purge_expired()
-        assert store.inbox_check(1, None) == store.inbox_check(2, None) == (False, False)
+        assert not store.inbox_check(1, None).handled and not store.inbox_check(2, None).handled
 
 
 def test_a_stopped_workers_updates_are_taken_over_once(database: Database) -> None:
@@ -532,8 +532,10 @@ def test_a_stopped_workers_updates_are_taken_over_once(database: Database) -> No
         assert store.inbox_earlier_unhandled(7, 3) and not store.inbox_earlier_unhandled(7, 1)
         assert not store.inbox_earlier_unhandled(8, 2)  # chat 7's do not count
         # On arrival, one read answers both questions.
-        assert store.inbox_check(3, 7) == (False, True)
-        assert store.inbox_check(3, None) == (False, False)  # one worker: no one to wait for
+        assert store.inbox_check(3, 7) == Arrival(False, True, None)
+        assert store.inbox_check(3, None) == Arrival(False, False, None)  # one worker
+        store.save_user_state(5, b"state")
+        assert store.inbox_check(3, 7, 5).user_state == b"state"  # read in the same look
         assert store.inbox_take_over("b", silence) == []  # a is alive
         now[0] = NOW + timedelta(seconds=30)
         store.worker_alive("b")  # a fell silent

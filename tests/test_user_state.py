@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,43 @@ async def test_state_is_kept_in_the_database_and_an_empty_one_leaves_no_row() ->
         assert await persistence.get_user_data() == {}
     finally:
         database.close()
+
+
+async def test_a_worker_sharing_users_takes_their_state_from_the_database_unless_newer(
+    tmp_path: Path,
+) -> None:
+    """With several workers, the state read as an update arrives (or before it) is the
+    user's; but a newer state of this worker, still queued to be written, is not undone by
+    the older one the database holds meanwhile."""
+    store = EventStore(tmp_path / "bot.sqlite3", "salt")
+    database = DatabaseWorker(store)
+    persistence = DatabaseUserState(shared=True)
+    persistence.database = database
+    other_worker = DatabaseUserState(shared=True)
+    other_worker.database = DatabaseWorker(EventStore(tmp_path / "bot.sqlite3", "salt"))
+    hold = threading.Event()
+    try:
+        mine = UserData()
+        await persistence.update_user_data(7, mine)
+        await persistence.flush()
+        # The user's last message was answered by the other worker, which kept this:
+        await other_worker.update_user_data(7, UserData(last_unanswered="open on Sunday?"))
+        await other_worker.flush()
+        persistence.read_ahead(7, store.user_state(7))  # read with the inbox check
+        await persistence.refresh_user_data(7, mine)
+        assert mine.last_unanswered == "open on Sunday?"
+
+        database.later(hold.wait)  # this worker's writes wait in its database thread
+        mine.last_unanswered = "and on Monday?"
+        await persistence.update_user_data(7, mine)
+        persistence.read_ahead(7, store.user_state(7))  # still the older state
+        await persistence.refresh_user_data(7, mine)
+        assert mine.last_unanswered == "and on Monday?"
+        hold.set()
+        await persistence.flush()
+        assert store.user_state(7) is not None
+        assert (await persistence.get_user_data())[7].last_unanswered == "and on Monday?"
+    finally:
+        hold.set()
+        database.close()
+        other_worker.database.close()

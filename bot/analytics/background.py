@@ -89,10 +89,12 @@ class DatabaseWorker:
         queued beside it (it is done when they all are)."""
         return await asyncio.wrap_future(self._submit(partial(method, *args, **kwargs), True))
 
-    def later(self, method: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
-        """Queue a write nobody waits for; a failure is logged (never a patient's words)."""
+    def later(self, method: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> Future[Any]:
+        """Queue a write nobody waits for; a failure is logged (never a patient's words).
+        The future says when it is done, for whoever wants to know."""
         future = self._submit(partial(method, *args, **kwargs), True)
         future.add_done_callback(_report_failure)
+        return future
 
     def record(self, update_id: int | None = None, **event: Any) -> int:
         """Queue one analytics event (``EventStore.record``'s fields) of update

@@ -36,6 +36,15 @@ class SaltMismatchError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Arrival:
+    """What the inbox knows of an update as it arrives (``EventStore.inbox_check``)."""
+
+    handled: bool  # already handled: a redelivery or a replay, to skip
+    earlier_waiting: bool  # an earlier update of its chat is still to be handled
+    user_state: bytes | None  # the user's saved conversation state, when asked for
+
+
+@dataclass(frozen=True)
 class Post:
     """An FAQ card published to the channel; ``tag`` is in its deep link."""
 

@@ -36,6 +36,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from bot.analytics.database_url import MEMORY, Database
 from bot.analytics.records import (
+    Arrival,
     DayOutcomes,
     Learned,
     Post,
@@ -413,20 +414,25 @@ class EventStore:
                 ],
             )
 
-    def inbox_check(self, update_id: int, chat_id: int | None) -> tuple[bool, bool]:
-        """Whether this update was handled already, and whether an earlier update of chat
-        ``chat_id`` is still to be handled (by any worker; never, for None): what each
-        update asks on arrival, in one read on the event loop's behalf."""
+    def inbox_check(
+        self, update_id: int, chat_id: int | None, user_id: int | None = None
+    ) -> Arrival:
+        """What each update asks on arrival, in one read on the event loop's behalf: was it
+        handled already; is an earlier update of chat ``chat_id`` still to be handled (by
+        any worker; never, for None); and user ``user_id``'s conversation state (when
+        given), which a worker sharing users with others reads before each update."""
         with self._read_apart() as db:
-            handled, earlier = _run(
+            handled, earlier, state = _run(
                 db,
                 "SELECT (SELECT done FROM inbox WHERE update_id = :id),"
                 " EXISTS (SELECT 1 FROM inbox WHERE chat_id = :chat AND update_id < :id"
-                " AND done = 0 AND body IS NOT NULL)",
+                " AND done = 0 AND body IS NOT NULL),"
+                " (SELECT data FROM user_state WHERE user_id = :user)",
                 id=update_id,
                 chat=chat_id,
+                user=user_id,
             ).one()
-        return bool(handled), bool(earlier)
+        return Arrival(bool(handled), bool(earlier), None if state is None else bytes(state))
 
     def inbox_earlier_unhandled(self, chat_id: int, update_id: int) -> bool:
         """Whether an earlier update of this chat is still to be handled (by any worker).
@@ -1048,12 +1054,14 @@ def _sqlite_engine(database: Database) -> Engine:
 def _postgresql_engine(database: Database) -> Engine:
     """A pool for the database thread and the reads made on the event loop's behalf (at
     most one per thread of asyncio's default executor), so that connections are reused,
-    not opened and closed under load; each is checked before use, so that a server restart
-    costs one retry, not an error."""
+    not opened and closed under load. Connections are not pinged before each use (a round
+    trip per statement, a sixth of a busy worker's time): after a server restart the first
+    statement on a stale connection fails, SQLAlchemy drops the whole pool, and the
+    database thread tries the statement again on a new connection; a read made for the
+    event loop goes ahead without its answer, as it does whenever the database is away."""
     return create_engine(
         database.url,
         pool_size=POOL_SIZE,
-        pool_pre_ping=True,
         hide_parameters=True,
         connect_args={"connect_timeout": round(DEFAULT_BUSY_TIMEOUT)},
     )

@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
@@ -50,6 +50,14 @@ INBOX_PATIENCE = 3.0
 
 # Update ids remembered in memory; older ones are checked in the database only.
 TAKEN_LIMIT = 10_000
+
+
+@runtime_checkable
+class ReadAhead(Protocol):
+    """A persistence that can take a user's saved state read on arrival, instead of reading
+    it again before their update (``user_state.DatabaseUserState``)."""
+
+    def read_ahead(self, user_id: int, blob: bytes | None) -> None: ...
 
 
 class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
@@ -89,29 +97,37 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         if not isinstance(update, Update) or not isinstance(database, DatabaseWorker):
             await super().process_update(update)
             return
+        if update.update_id in self._taken:
+            log.info("update %d was handled already: skipped", update.update_id)
+            return
         settings = getattr(self.bot_data, "settings", None)
-        chat = update.effective_chat
-        # With several workers, the chat's earlier updates may be on another one.
-        ordered = chat.id if chat and settings is not None and settings.workers > 1 else None
-        handled, earlier = (
-            (True, False)
-            if update.update_id in self._taken
-            else await _ask(
-                database,
-                database.store.inbox_check,
-                update.update_id,
-                ordered,
-                default=(False, False),
-            )
+        chat, user = update.effective_chat, update.effective_user
+        # With several workers, the chat's earlier updates may be on another one, and the
+        # user's conversation state may have changed there: one read asks both.
+        shared = settings is not None and settings.workers > 1
+        ordered = chat.id if chat and shared else None
+        reader = user.id if user and shared else None
+        arrival = await _ask(
+            database,
+            database.store.inbox_check,
+            update.update_id,
+            ordered,
+            reader,
+            default=None,  # the database cannot answer: the update goes ahead
         )
-        if handled:
+        if arrival is not None and arrival.handled:
             log.info("update %d was handled already: skipped", update.update_id)
             return
         self._taken[update.update_id] = None
         if len(self._taken) > TAKEN_LIMIT:
             self._taken.popitem(last=False)
-        if earlier and ordered is not None:
+        if arrival is None:
+            pass
+        elif arrival.earlier_waiting and ordered is not None:
             await _after_earlier_updates(database, ordered, update.update_id)
+        elif reader is not None and isinstance(self.persistence, ReadAhead):
+            # Nothing of the chat is pending anywhere: the state just read is current.
+            self.persistence.read_ahead(reader, arrival.user_state)
         try:
             await super().process_update(update)
         finally:

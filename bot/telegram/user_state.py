@@ -13,8 +13,11 @@ PTB's own PicklePersistence does; the database is the bot's own private file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import pickle
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,6 +30,9 @@ from bot.telegram.context import BotData, UserData
 log = logging.getLogger(__name__)
 
 WRITE_INTERVAL = 1.0  # seconds between writes of changed state (PTB's update_interval)
+
+
+_NOT_READ = object()  # no state was read ahead for this update
 
 
 class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
@@ -46,6 +52,12 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
         # Each user's state as last written or read here: state that differs from it has
         # changes not yet written, which a read-back must not overwrite.
         self._synced: dict[int, bytes | None] = {}
+        # States read with the inbox check as an update arrived (``read_ahead``), used by
+        # the refresh before that update instead of a second read.
+        self._read_ahead: dict[int, bytes | None] = {}
+        # Writes queued per user and not yet done: until they are, the database holds an
+        # older state than this worker, and reading it back would undo the newer one.
+        self._unwritten: Counter[int] = Counter()
 
     def _worker(self) -> DatabaseWorker:
         if self.database is None:
@@ -66,26 +78,49 @@ class DatabaseUserState(BasePersistence[UserData, dict[Any, Any], BotData]):
     async def update_user_data(self, user_id: int, data: UserData) -> None:
         blob = _pickled(data)
         self._synced[user_id] = blob
-        database = self._worker()
-        database.later(database.store.save_user_state, user_id, blob)
+        self._write(user_id, blob)
 
     async def drop_user_data(self, user_id: int) -> None:
         self._synced[user_id] = None
+        self._write(user_id, None)
+
+    def _write(self, user_id: int, blob: bytes | None) -> None:
         database = self._worker()
-        database.later(database.store.save_user_state, user_id, None)
+        self._unwritten[user_id] += 1
+        loop = asyncio.get_running_loop()
+        written = database.later(database.store.save_user_state, user_id, blob)
+        written.add_done_callback(lambda _: _call_soon(loop, self._done, user_id))
+
+    def _done(self, user_id: int) -> None:
+        self._unwritten[user_id] -= 1
+        if self._unwritten[user_id] <= 0:
+            del self._unwritten[user_id]
+
+    def read_ahead(self, user_id: int, blob: bytes | None) -> None:
+        """The user's saved state, read as their update arrived (``inbox.InboxApplication``
+        asks for it in the same read as the inbox check): the refresh before that update
+        uses it instead of reading again."""
+        if self.shared:
+            self._read_ahead[user_id] = blob
 
     async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
         """With other workers: the user's state as the database has it now (their last
         message may have been handled elsewhere), unless this worker changed it and has not
         written it yet. One worker alone holds the state in memory: nothing to read."""
-        if not self.shared or _pickled(user_data) != self._synced.get(user_id):
+        if not self.shared:
             return
-        database = self._worker()
-        try:
-            blob = await asyncio.to_thread(database.store.user_state, user_id)
-        except SQLAlchemyError:
-            log.warning("a user's conversation state could not be read: this worker's is used")
+        read = self._read_ahead.pop(user_id, _NOT_READ)
+        if user_id in self._unwritten or _pickled(user_data) != self._synced.get(user_id):
             return
+        if isinstance(read, bytes) or read is None:
+            blob = read
+        else:
+            database = self._worker()
+            try:
+                blob = await asyncio.to_thread(database.store.user_state, user_id)
+            except SQLAlchemyError:
+                log.warning("a user's conversation state could not be read: this worker's is used")
+                return
         if blob == self._synced.get(user_id):
             return
         state = (_unpickled(blob) if blob is not None else None) or UserData()
@@ -150,3 +185,12 @@ def _unpickled(blob: bytes) -> UserData | None:
         log.warning("one user's conversation state is in an old format: dropped")
         return None
     return state
+
+
+def _call_soon(
+    loop: asyncio.AbstractEventLoop, callback: Callable[[int], None], user_id: int
+) -> None:
+    """Run ``callback`` on the event loop (from the database thread); a loop that has
+    closed (the bot stopping) has no one left to tell."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, user_id)

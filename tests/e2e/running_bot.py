@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.content.html_text import plain_text
 
@@ -42,8 +42,18 @@ class BotProcess:
     log: str = ""
 
 
+class BotApi(Protocol):
+    """Where the bot finds the Bot API: the emulator, or a benchmark's stub."""
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+
 def start_bot(
-    emu: BotApiEmulator, database: Path, content: Path | None = None, **settings: str
+    emu: BotApi, database: Path, content: Path | None = None, **settings: str
 ) -> subprocess.Popen[str]:
     """``python -m bot run`` with only a token (``settings`` may replace it), the emulator's
     URL, a database and ``settings`` (and ``content`` instead of the shipped content);

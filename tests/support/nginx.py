@@ -43,6 +43,15 @@ def configured(worker_ports: Sequence[int], port: int) -> str:
 
 @contextlib.contextmanager
 def load_balancer(worker_ports: Sequence[int], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """nginx as shipped, in front of ``worker_ports``, listening on ``port``."""
+    with nginx_server(configured(worker_ports, port), port) as process:
+        yield process
+
+
+@contextlib.contextmanager
+def nginx_server(configuration: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """nginx with ``configuration`` (paths relative to a temporary prefix), once it
+    listens on ``port``; stopped gracefully at the end."""
     binary = nginx_binary()
     if binary is None:
         raise RuntimeError("nginx is not installed")
@@ -50,7 +59,7 @@ def load_balancer(worker_ports: Sequence[int], port: int) -> Iterator[subprocess
         prefix = Path(directory)
         (prefix / "temp").mkdir()
         conf = prefix / "nginx.conf"
-        conf.write_text(configured(worker_ports, port), encoding="utf-8")
+        conf.write_text(configuration, encoding="utf-8")
         as_user: list[str] = []
         if os.geteuid() == 0:
             as_user = ["runuser", "-u", _UNPRIVILEGED, "--"]
