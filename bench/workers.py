@@ -29,16 +29,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import PROJECT_ROOT, Row
+from bench.common import PROJECT_ROOT, Row, median
 from tests.e2e.running_bot import start_bot
 from tests.e2e.test_webhook_e2e import free_port, health_of
 from tests.support.nginx import load_balancer, nginx_binary, nginx_server
-from tests.support.postgres import PostgresUnavailableError, postgres_server
+from tests.support.postgres import PostgresServer, PostgresUnavailableError, postgres_server
 
 SECRET = "bench-secret"
 TOKEN = "123456:bench-token"
 TARGET_SPEEDUP = 1.6
 CONNECTIONS = 32
+ROUNDS = 3  # full runs: each setup this many times, taking turns; medians
 UPDATES_SCRIPT = PROJECT_ROOT / "bench" / "data" / "telegram_updates.lua"
 
 # The Bot API as far as a worker needs it for this load: who the bot is, and a message for
@@ -209,25 +210,50 @@ def _push(url: str, seconds: int, first_update: int) -> Load:
 
 
 def run(quick: bool, log: Callable[[str], None]) -> list[Throughput]:
+    """Each setup measured ROUNDS times, the setups taking turns (so a busy moment of the
+    shared machine hits them alike); each figure is the median of its rounds."""
     if nginx_binary() is None or shutil.which("wrk") is None:
         log("  workers: nginx or wrk is not installed: skipped")
         return []
-    seconds = 3 if quick else 15
-    results = []
-    log("  workers: 1 worker on SQLite ...")
-    results.append(Throughput("SQLite, 1 worker", 1, *measure(1, None, seconds, log)))
+    seconds, rounds = (3, 1) if quick else (15, ROUNDS)
+    figures: dict[tuple[str, int], list[tuple[float, float | None]]] = {}
     try:
         with postgres_server() as server:
-            for workers in (1, 2):
-                log(f"  workers: {workers} worker(s) on PostgreSQL ...")
-                database = server.new_database()
-                url = database.url.render_as_string(hide_password=False)
-                rate, busy = measure(workers, url, seconds, log)
-                results.append(Throughput(f"PostgreSQL, {workers} worker(s)", workers, rate, busy))
-                server.drop(database)
+            for round_number in range(1, rounds + 1):
+                for name, workers in (("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2)):
+                    log(f"  workers: round {round_number}, {workers} worker(s) on {name} ...")
+                    figures.setdefault((name, workers), []).append(
+                        _measure_on(server if name == "PostgreSQL" else None, workers, seconds, log)
+                    )
     except PostgresUnavailableError as exc:
         log(f"  workers: PostgreSQL unavailable ({exc}): its rows skipped")
+        figures = {("SQLite", 1): [measure(1, None, seconds, log) for _ in range(rounds)]}
+    results = []
+    for (name, workers), measured in figures.items():
+        rate = median([r for r, _ in measured])
+        busy = [b for _, b in measured if b is not None]
+        results.append(
+            Throughput(
+                f"{name}, {workers} worker{'s' if workers > 1 else ''}",
+                workers,
+                rate,
+                median(busy) if busy else None,
+            )
+        )
     return results
+
+
+def _measure_on(
+    server: PostgresServer | None, workers: int, seconds: int, log: Callable[[str], None]
+) -> tuple[float, float | None]:
+    """``measure`` on SQLite (no server) or on a new database of ``server``."""
+    if server is None:
+        return measure(workers, None, seconds, log)
+    database = server.new_database()
+    try:
+        return measure(workers, database.url.render_as_string(hide_password=False), seconds, log)
+    finally:
+        server.drop(database)
 
 
 def rows(results: Sequence[Throughput]) -> list[Row]:
