@@ -121,11 +121,9 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         self._taken[update.update_id] = None
         if len(self._taken) > TAKEN_LIMIT:
             self._taken.popitem(last=False)
-        if arrival is None:
-            pass
-        elif arrival.earlier_waiting and ordered is not None:
+        if arrival is not None and arrival.earlier_waiting and ordered is not None:
             await _after_earlier_updates(database, ordered, update.update_id)
-        elif reader is not None and isinstance(self.persistence, ReadAhead):
+        elif arrival is not None and reader is not None and isinstance(self.persistence, ReadAhead):
             # Nothing of the chat is pending anywhere: the state just read is current.
             self.persistence.read_ahead(reader, arrival.user_state)
         try:
