@@ -381,15 +381,14 @@ class EventStore:
         is due): True for the first to ask, False for every other worker sharing the
         database."""
         with self._write_one() as db:
-            claimed = _run(
+            return _inserted(
                 db,
                 "INSERT INTO job_runs (job, due, ran_at) VALUES (:job, :due, :now)"
                 " ON CONFLICT (job, due) DO NOTHING",
                 job=job,
                 due=due,
                 now=self._timestamp(self._now()),
-            ).rowcount
-        return claimed == 1
+            )
 
     # -- update inbox ----------------------------------------------------------------------
 
@@ -580,15 +579,14 @@ class EventStore:
         when that group is listed already (another admin was quicker)."""
         kept = "\n".join(redact(example).strip() for example in examples)
         with self._write_one() as db:
-            added = _run(
+            return _inserted(
                 db,
                 "INSERT INTO todo (examples, asked, added_at) VALUES (:examples, :asked, :now)"
                 " ON CONFLICT (examples) DO NOTHING",
                 examples=kept,
                 asked=asked,
                 now=self._timestamp(self._now()),
-            ).rowcount
-        return added == 1
+            )
 
     def todos(self) -> list[tuple[list[str], int]]:
         """The content to-do list, newest first: each group's phrasings and how often asked."""
@@ -1009,6 +1007,11 @@ def _sql(statement: str) -> TextClause:
 
 def _run(db: Connection, statement: str, **params: Any) -> CursorResult[*tuple[Any, ...]]:
     return db.execute(_sql(statement), params)
+
+
+def _inserted(db: Connection, statement: str, **params: Any) -> bool:
+    """Run an ``INSERT ... ON CONFLICT DO NOTHING`` of one row: whether the row was new."""
+    return _run(db, statement, **params).rowcount == 1
 
 
 def _sqlite_engine(database: Database) -> Engine:
