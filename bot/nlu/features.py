@@ -17,7 +17,6 @@ holds the two to the same numbers. Prediction needs no scikit-learn.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -132,25 +131,29 @@ class CountMatrix:
 
         # A word feature ("w qi", "b what qi") has a space inside; a character n-gram has
         # spaces only at its ends, so one dictionary holds both blocks without clashes.
+        # Every occurrence becomes an entry and scipy sums repeats: a fraction of the time
+        # of counting each document in Python, with the same matrix.
         column: dict[str, int] = {}
         is_char: list[bool] = []
         indices: list[int] = []
-        data: list[int] = []
         indptr = [0]
         for words, chars in documents:
             for char_block, features in ((False, words), (True, chars)):
-                for feature, count in Counter(features).items():
-                    index = column.get(feature)
-                    if index is None:
-                        index = column[feature] = len(is_char)
-                        is_char.append(char_block)
-                    indices.append(index)
-                    data.append(count)
+                known = len(column)
+                # len(column) is read before setdefault inserts: a new feature gets the next
+                # column, a known one keeps its own.
+                indices.extend([column.setdefault(f, len(column)) for f in features])
+                is_char.extend([char_block] * (len(column) - known))
             indptr.append(len(indices))
         matrix = csr_matrix(
-            (np.asarray(data, np.float32), np.asarray(indices, np.int32), np.asarray(indptr)),
+            (
+                np.ones(len(indices), np.float32),
+                np.asarray(indices, np.int32),
+                np.asarray(indptr),
+            ),
             shape=(len(documents), len(column)),
         )
+        matrix.sum_duplicates()
         matrix.sort_indices()
         return cls(list(column), np.asarray(is_char, np.bool_), matrix)
 
