@@ -19,14 +19,14 @@ DATA = Path(__file__).parent / "data"
 # holdout_set and realworld_dev are only ever run for totals like these.
 IN_SCOPE_TARGET = 0.92
 OUT_OF_SCOPE_TARGET = 0.95
-HOLDOUT_IN_SCOPE_FLOOR = 0.87
+HOLDOUT_IN_SCOPE_FLOOR = 0.9
 HOLDOUT_OUT_OF_SCOPE_FLOOR = 0.93
-REALWORLD_IN_SCOPE_FLOOR = 0.7
+REALWORLD_IN_SCOPE_FLOOR = 0.8
 REALWORLD_OUT_OF_SCOPE_FLOOR = 0.92
 COPIED_MIN_WORDS = 8
 NEAR_COPY = 90.0  # rapidfuzz ratio of the normalised texts
 # A confident wrong answer is the worst outcome: its share of all messages, per set.
-WRONG_TOPIC_CEILING = {"eval_set": 0.015, "holdout_set": 0.025, "realworld_dev": 0.06}
+WRONG_TOPIC_CEILING = {"eval_set": 0.015, "holdout_set": 0.025, "realworld_dev": 0.045}
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ answering with it is right.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import os
@@ -85,8 +84,6 @@ class IntentClassifier:
             model, calibration = cached
             return cls(normalizer, model, calibration)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            # scikit-learn takes a good half second to import: meanwhile, count features.
-            pool.submit(importlib.import_module, "sklearn.svm")
             documents = [raw_features(t, normalizer.canonical_tokens(t)) for t in texts]
             counts = CountMatrix.build(documents)
             # The final model trains beside the cross-validation folds (the solver runs
