@@ -43,6 +43,21 @@ def test_unknown_question_gets_honest_fallback_with_popular_topics(engine: Dialo
     assert engine.knowledge.settings["clinic"]["phone"] in reply.text
 
 
+@pytest.mark.parametrize("word", ["treatment", "clinic"])
+def test_one_word_no_topic_claims_is_asked_back(engine: DialogueEngine, word: str) -> None:
+    """Every topic scores below zero: the winner wins by default, however confident."""
+    reply = engine.respond(word)
+    assert reply.kind is ReplyKind.CLARIFY
+    assert reply.candidates[0].score >= engine.thresholds.answer
+
+
+def test_two_word_query_is_judged_by_its_confidence(engine: DialogueEngine) -> None:
+    reply = engine.respond("consultation offered?")
+    assert reply.candidates[0].signals is not None
+    assert reply.candidates[0].signals.top < 0  # no topic claims it outright
+    assert reply.answered_intent == "first_visit"
+
+
 def test_out_of_scope_example_beats_a_shared_word(tiny_content: Path) -> None:
     engine = DialogueEngine(load_knowledge(tiny_content))
     assert engine.respond("does a tattoo hurt").kind is ReplyKind.FALLBACK
