@@ -4,9 +4,8 @@ Steps, in order: lowercase and strip accents, emoji and punctuation; correct typ
 the content's own vocabulary (rapidfuzz; of near-equal candidates the word the content uses
 most, and a misspelt word inside the content is read as the word it misspells); fold
 plurals; replace synonym variants (including multi-word ones such as "crow's feet") by their
-canonical word. Filler words are kept:
-the matcher gives them a small weight rather than none, so "how much is it" and "how do I
-get there" stay different questions.
+canonical word. Filler words are kept: the matcher gives them a small weight rather than
+none, so "how much is it" and "how do I get there" stay different questions.
 """
 
 from __future__ import annotations
