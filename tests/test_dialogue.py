@@ -58,6 +58,14 @@ def test_two_word_query_is_judged_by_its_confidence(engine: DialogueEngine) -> N
     assert reply.answered_intent == "first_visit"
 
 
+def test_filler_words_around_one_topic_word_make_a_question(engine: DialogueEngine) -> None:
+    """Not a keyword query: every word counts, filler too."""
+    reply = engine.respond("would it be ok for everyone")
+    assert reply.candidates[0].signals is not None
+    assert reply.candidates[0].signals.top < 0
+    assert reply.answered_intent == "contraindications"
+
+
 def test_out_of_scope_example_beats_a_shared_word(tiny_content: Path) -> None:
     engine = DialogueEngine(load_knowledge(tiny_content))
     assert engine.respond("does a tattoo hurt").kind is ReplyKind.FALLBACK
