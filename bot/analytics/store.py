@@ -424,8 +424,7 @@ class EventStore:
             handled, earlier, state = _run(
                 db,
                 "SELECT (SELECT done FROM inbox WHERE update_id = :id),"
-                " EXISTS (SELECT 1 FROM inbox WHERE chat_id = :chat AND update_id < :id"
-                " AND done = 0 AND body IS NOT NULL),"
+                f" {_EARLIER_WAITING},"
                 " (SELECT data FROM user_state WHERE user_id = :user)",
                 id=update_id,
                 chat=chat_id,
@@ -437,14 +436,7 @@ class EventStore:
         """Whether an earlier update of this chat is still to be handled (by any worker).
         Asked on the event loop: it does not wait behind the database thread."""
         with self._read_apart() as db:
-            row = _run(
-                db,
-                "SELECT 1 FROM inbox WHERE chat_id = :chat AND update_id < :id AND done = 0"
-                " AND body IS NOT NULL LIMIT 1",
-                chat=chat_id,
-                id=update_id,
-            ).first()
-        return row is not None
+            return bool(_run(db, f"SELECT {_EARLIER_WAITING}", chat=chat_id, id=update_id).scalar())
 
     def worker_alive(self, worker: str) -> None:
         """``worker`` is running (said every few seconds; see ``inbox_take_over``)."""
@@ -1003,6 +995,13 @@ def _create_private(path: Path) -> None:
 def _sql(statement: str) -> TextClause:
     """A statement with ``:name`` parameters, parsed once."""
     return text(statement)
+
+
+# An earlier update of chat :chat than update :id, received and not yet handled.
+_EARLIER_WAITING = (
+    "EXISTS (SELECT 1 FROM inbox WHERE chat_id = :chat AND update_id < :id"
+    " AND done = 0 AND body IS NOT NULL)"
+)
 
 
 def _run(db: Connection, statement: str, **params: Any) -> CursorResult[*tuple[Any, ...]]:

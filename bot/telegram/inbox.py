@@ -97,9 +97,6 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         if not isinstance(update, Update) or not isinstance(database, DatabaseWorker):
             await super().process_update(update)
             return
-        if update.update_id in self._taken:
-            log.info("update %d was handled already: skipped", update.update_id)
-            return
         settings = getattr(self.bot_data, "settings", None)
         chat, user = update.effective_chat, update.effective_user
         # With several workers, the chat's earlier updates may be on another one, and the
@@ -107,15 +104,20 @@ class InboxApplication(Application[Any, Any, Any, Any, Any, Any]):
         shared = settings is not None and settings.workers > 1
         ordered = chat.id if chat and shared else None
         reader = user.id if user and shared else None
-        arrival = await _ask(
-            database,
-            database.store.inbox_check,
-            update.update_id,
-            ordered,
-            reader,
-            default=None,  # the database cannot answer: the update goes ahead
+        taken = update.update_id in self._taken
+        arrival = (
+            None
+            if taken
+            else await _ask(
+                database,
+                database.store.inbox_check,
+                update.update_id,
+                ordered,
+                reader,
+                default=None,  # the database cannot answer: the update goes ahead
+            )
         )
-        if arrival is not None and arrival.handled:
+        if taken or (arrival is not None and arrival.handled):
             log.info("update %d was handled already: skipped", update.update_id)
             return
         self._taken[update.update_id] = None
