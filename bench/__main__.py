@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from bench import e2e, matching, quality, startup, teaching, workers
+from bench import e2e, matching, quality, startup, teaching, typos, workers
 from bench.common import Row, machine, table
 
 
@@ -40,6 +40,10 @@ def _teaching(quick: bool) -> list[Row]:
     return teaching.rows(teaching.run(quick=quick, log=_log))
 
 
+def _typos(quick: bool) -> list[Row]:
+    return typos.rows(typos.run(quick=quick, log=_log))
+
+
 def _startup(quick: bool) -> list[Row]:
     return startup.rows(startup.run(quick=quick, log=_log))
 
@@ -57,6 +61,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "matching": _matching,
     "quality": _quality,
     "teaching": _teaching,
+    "typos": _typos,
 }
 
 

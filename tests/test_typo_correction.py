@@ -37,3 +37,37 @@ def test_real_and_related_words_in_the_content_are_left_alone() -> None:
     normalizer = TextNormalizer({}, examples)
     for word in ("constipation", "statins", "learner"):
         assert normalizer.corrected_words(word) == [word]
+
+
+def test_two_swapped_letters_are_one_typo() -> None:
+    # "wrsit" shares as many letters with "write" as with "wrist", but only one swap
+    # separates it from "wrist"; the content's preference for "write" does not matter.
+    normalizer = TextNormalizer({}, corpus(("can i write to you", 40), ("my wrist hurts", 2)))
+    assert normalizer.corrected_words("wrsit") == ["wrist"]
+    # Short words too: "pian" is "pain" with two letters swapped.
+    assert normalizer.corrected_words("pian") == ["pian"]  # no "pain" in this content
+    assert TextNormalizer({}, corpus(("does it cause pain", 5))).canonical_tokens(
+        "does it cuase pian"
+    ) == ["does", "it", "cause", "pain"]
+
+
+def test_a_dropped_letter_reads_as_the_longer_word() -> None:
+    # "needl" is one letter from "need" and from "needle": a letter dropped from the end
+    # of "needle" is likelier than one added to "need".
+    normalizer = TextNormalizer({}, corpus(("i need help", 40), ("how thin is the needle", 5)))
+    assert normalizer.corrected_words("needl") == ["needle"]
+
+
+def test_a_wrong_first_letter_is_corrected_in_a_longer_word() -> None:
+    normalizer = TextNormalizer({}, corpus(("what are the results", 20), ("run some tests", 20)))
+    assert normalizer.corrected_words("tesults") == ["results"]
+    assert normalizer.corrected_words("esults") == ["results"]  # first letter missing
+
+
+def test_first_letter_corrections_keep_real_words_and_add_no_letters() -> None:
+    examples = corpus(("are the needles metal", 20), ("what is the price", 30), ("rise", 40))
+    normalizer = TextNormalizer({}, examples)
+    # A rare English word is meant as typed, whatever word another first letter makes.
+    assert normalizer.corrected_words("petal") == ["petal"]
+    # A letter too many in front is not a typo we look for: "prise" is "price", not "rise".
+    assert normalizer.corrected_words("prise") == ["price"]

@@ -39,7 +39,7 @@ from bot.nlu.normalizer import TextNormalizer
 OUT_OF_SCOPE = "out_of_scope"
 NOT_OFFERED = "not_offered"
 # Bump when features, model or calibration change in a way that makes old caches wrong.
-MODEL_FORMAT = 5
+MODEL_FORMAT = 6
 CACHE_VARIABLE = "MODEL_CACHE_DIR"
 
 logger = logging.getLogger(__name__)

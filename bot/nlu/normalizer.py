@@ -1,8 +1,9 @@
 """Turn free text into canonical topic tokens: the matcher's view of a question.
 
 Steps, in order: lowercase and strip accents, emoji and punctuation; correct typos against
-the content's own vocabulary (rapidfuzz; of near-equal candidates the word the content uses
-most, and a misspelt word inside the content is read as the word it misspells); fold
+the content's own vocabulary (rapidfuzz: the fewest edits, a swap of neighbouring letters or
+a wrong first letter included; of words as near, the one the content uses most; a misspelt
+word inside the content is read as the word it misspells); fold
 plurals; replace synonym variants (including multi-word ones such as "crow's feet") by their
 canonical word. Filler words are kept: the matcher gives them a small weight rather than
 none, so "how much is it" and "how do I get there" stay different questions.
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, Indel
 
 from bot.content.phrasing import basic_tokens
 from bot.nlu.language import SHORTHAND, STOPWORDS, english_word_ranks
@@ -25,15 +27,21 @@ from bot.nlu.language import SHORTHAND, STOPWORDS, english_word_ranks
 _REPEATS = re.compile(r"(.)\1{2,}")
 # Minimum rapidfuzz ratio for a typo correction, by token length. Short words are easy to
 # confuse ("rain" is one letter from "pain"), so up to four letters only a missing or extra
-# letter is corrected, never a swapped one.
+# letter (or two neighbours swapped) is corrected, never a changed one.
 _CORRECTION_CUTOFF = {3: 85.0, 4: 85.0, 5: 80.0}
 _DEFAULT_CORRECTION_CUTOFF = 82.0
 # Words this common in English are taken as meant, not corrected. Rarer "words" in the
 # list are often typos themselves ("teh", "lng").
 _REAL_WORD_RANK = 15_000
-# Candidates within this many ratio points of the best are as close: the word the content
-# uses most wins ("prise" is nearer "promise" than "price" by three points).
-_NEAR_SCORE = 5.0
+# Of the words close enough, the fewest edits wins, a swap of two neighbouring letters
+# counting as one ("wrsit" is one edit from "wrist", two from "write"); of those as few edits
+# away, the word the content uses most ("prise": "price", not "prism").
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+_SWAP_MIN_LENGTH = 4  # "seh" may be "she" or "sesh": too short to tell
+# A typo in the first letter is looked for only in longer words that are no English word,
+# and only when no word with the typed first letter is close: "tesults" is "results", but
+# "lain" may be anything.
+_FIRST_LETTER_MIN_LENGTH = 5
 # Examples are typed like questions, typos included. A content word that is no English
 # word, with a spelling far more common in the content this close to it, is that word
 # misspelt ("acupunture" beside "acupuncture"): it is corrected like a typo in a question,
@@ -138,13 +146,16 @@ class TextNormalizer:
         if len(token) < 3 or self._english.get(token, _REAL_WORD_RANK) < _REAL_WORD_RANK:
             # A real word is not a typo: "sing" must not become "sting", nor "play" "pay".
             return token
-        closest = self._closest(token)
+        closest = self._closest(token, typed=True)
         return token if closest is None else self._misspelt.get(closest, closest)
 
-    def _closest(self, token: str, cutoff: float | None = None, least_count: int = 0) -> str | None:
+    def _closest(
+        self, token: str, cutoff: float | None = None, least_count: int = 0, typed: bool = False
+    ) -> str | None:
         """The vocabulary word a typo most likely meant (None if none is close enough):
-        among those nearly as close as the closest, the one the content uses most. Only
-        words the content uses ``least_count`` times or more are considered."""
+        of the candidates, the fewest edits away, then the one the content uses most. Only
+        words the content uses ``least_count`` times or more are considered; a ``typed``
+        word (a question's, not the content's own) may also have its first letter wrong."""
         if cutoff is None:
             cutoff = _CORRECTION_CUTOFF.get(len(token), _DEFAULT_CORRECTION_CUTOFF)
         # ratio = 200 * common / (len(a) + len(b)) and common <= the shorter length, so
@@ -158,12 +169,29 @@ class TextNormalizer:
             for w in self._choices.get((token[0], size), ())
             if w != token and self._counts[w] >= least_count
         ]
-        close = process.extract(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=8)
+        found = process.extract(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=8)
+        close = {w for w, _, _ in found}
+        # fuzz.ratio counts a swap as two edits, so a short word's swap misses the cutoff.
+        if length >= _SWAP_MIN_LENGTH:
+            close.update(w for w in self._choices.get((token[0], length), ()) if _swapped(token, w))
+        if typed:
+            close.update(self._first_letter_variants(token))
+        close = {w for w in close if self._counts[w] >= least_count and w != token}
         if not close:
             return None
-        best = max(score for _, score, _ in close)
-        near = [(self._counts[w], score, w) for w, score, _ in close if score >= best - _NEAR_SCORE]
-        return str(max(near)[2])
+        return min(close, key=lambda w: (_distance(token, w), -self._counts[w], w))
+
+    def _first_letter_variants(self, token: str) -> set[str]:
+        """Content words that ``token`` is with its first letter wrong, missing or swapped
+        with the second. Not with one letter too many in front: "prise" is not "rise"."""
+        if len(token) < _FIRST_LETTER_MIN_LENGTH or token in self._english:
+            # Any English word, however rare, is taken as meant here: a real word with
+            # another first letter is usually another real word ("petal", "metal").
+            return set()
+        rest = token[1:]
+        spellings = {c + rest for c in _ALPHABET} | {c + token for c in _ALPHABET}
+        spellings.add(token[1] + token[0] + token[2:])
+        return {w for w in spellings if w in self._counts}
 
     def read(self, text: str) -> Reading:
         """``text`` read once for every reader (the matcher, the safety screen); a message
@@ -198,3 +226,31 @@ class TextNormalizer:
     def corrected_words(self, text: str) -> list[str]:
         """Words as typed, typos corrected, before synonyms: what safety patterns read."""
         return list(self.read(text).corrected)
+
+
+def _swapped(typed: str, word: str) -> bool:
+    """True when ``typed`` is ``word`` with two neighbouring letters swapped."""
+    if len(typed) != len(word) or typed == word:
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+    first = differ[0]
+    return (
+        differ == [first, first + 1]
+        and typed[first] == word[first + 1]
+        and typed[first + 1] == word[first]
+    )
+
+
+def _distance(typed: str, word: str) -> tuple[int, bool, float]:
+    """How far ``word`` is from ``typed``, for sorting nearest first.
+
+    First the edits, counted twice over: once with a changed letter as one edit (OSA, where
+    a swap of neighbours is one too), once with it as two (letters added or dropped, a swap
+    still one), so a dropped or doubled letter is nearer than a changed one. Then whether the
+    first letter differs (typos there are rarer). Then the letters added or dropped per
+    letter of both words: of two words as many edits away the longer is nearer ("needl" is
+    "needle", not "need").
+    """
+    added_or_dropped = 1 if _swapped(typed, word) else int(Indel.distance(typed, word))
+    edits = OSA.distance(typed, word) + added_or_dropped
+    return edits, typed[0] != word[0], added_or_dropped / (len(typed) + len(word))
