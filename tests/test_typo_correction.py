@@ -20,7 +20,7 @@ def test_a_misspelt_example_word_is_read_as_the_word_it_misspells() -> None:
     examples = corpus(("what is acupuncture", 40), ("wat is acupunture", 1))
     normalizer = TextNormalizer({}, examples)
     # The example and a question with the same typo both read the right word.
-    assert normalizer.canonical_tokens("wat is acupunture") == ["wat", "is", "acupuncture"]
+    assert normalizer.canonical_tokens("wat is acupunture") == ["what", "is", "acupuncture"]
     # A question's typo that lands nearest the misspelt example word is read right too.
     assert normalizer.canonical_tokens("acupuntur") == ["acupuncture"]
 
@@ -71,3 +71,19 @@ def test_first_letter_corrections_keep_real_words_and_add_no_letters() -> None:
     assert normalizer.corrected_words("petal") == ["petal"]
     # A letter too many in front is not a typo we look for: "prise" is "price", not "rise".
     assert normalizer.corrected_words("prise") == ["price"]
+
+
+def test_chat_shorthand_reads_as_the_word_even_where_the_examples_use_it() -> None:
+    examples = corpus(("how much do you charge", 20), ("how much do u charge", 3))
+    normalizer = TextNormalizer({}, examples)
+    # The examples that say "u" and the questions that say "you" share the word.
+    assert normalizer.canonical_tokens("do u charge") == ["do", "you", "charge"]
+
+
+def test_shorthand_that_is_also_a_word_is_left_alone_where_the_content_uses_it() -> None:
+    examples = corpus(("saw your instagram post", 5), ("what to do after a session", 5))
+    assert TextNormalizer({}, examples).corrected_words("your post") == ["your", "post"]
+    assert TextNormalizer({}, corpus(("after a session", 5))).corrected_words("post session") == [
+        "after",
+        "session",
+    ]

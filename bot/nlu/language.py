@@ -32,7 +32,9 @@ _FILLER = """
 """
 STOPWORDS = frozenset(_FILLER.split())
 
-# Chat shorthand, expanded before typo correction (too short for fuzzy matching to guess).
+# Chat shorthand, expanded before anything else, in the examples as in the questions: an
+# example that says "u" and a question that says "you" then share the word. (Too short for
+# fuzzy matching to guess, too.)
 SHORTHAND: dict[str, str] = {
     "u": "you",
     "ur": "your",
@@ -60,7 +62,6 @@ SHORTHAND: dict[str, str] = {
     "gtg": "got to go",
     "g2g": "got to go",
     "cya": "see you",
-    "c": "see",
     "ya": "you",
     "2day": "today",
     "2moro": "tomorrow",
@@ -71,6 +72,11 @@ SHORTHAND: dict[str, str] = {
     "gud": "good",
     "gd": "good",
     "nite": "night",
+}
+# Shorthand that is also a word of its own ("an Instagram post", "vitamin c"): expanded only
+# when the content never uses it.
+SHORTHAND_OR_WORD: dict[str, str] = {
+    "c": "see",
     "pre": "before",
     "post": "after",
 }

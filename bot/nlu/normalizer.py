@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel
 
 from bot.content.phrasing import basic_tokens
-from bot.nlu.language import SHORTHAND, STOPWORDS, english_word_ranks
+from bot.nlu.language import SHORTHAND, SHORTHAND_OR_WORD, STOPWORDS, english_word_ranks
 
 _REPEATS = re.compile(r"(.)\1{2,}")
 # Minimum rapidfuzz ratio for a typo correction, by token length. Short words are easy to
@@ -134,10 +134,12 @@ class TextNormalizer:
         respelt = self._misspelt.get(token)
         if respelt is not None:
             return respelt
-        if token in self.vocabulary or token.isdigit():
-            return token
         if token in SHORTHAND:
             return SHORTHAND[token]
+        if token in self.vocabulary or token.isdigit():
+            return token
+        if token in SHORTHAND_OR_WORD:
+            return SHORTHAND_OR_WORD[token]
         if _REPEATS.search(token):
             # "heyyy", "sooo": stretched letters, squeeze to one (or two: "sooo" -> "soo")
             for squeezed in (_REPEATS.sub(r"\1", token), _REPEATS.sub(r"\1\1", token)):
