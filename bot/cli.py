@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import log_setup
+from bot.content.balance import phrases_taught_as_out_of_scope
 from bot.content.changes import compare, content_counts
 from bot.content.knowledge import Knowledge
 from bot.content.loader import check_content
@@ -411,6 +412,7 @@ def _validate(content_dir: Path) -> int:
     if knowledge is not None and not errors:
         _report_changes(content_dir, knowledge)
     if knowledge is not None:
+        _print_taught_phrases(knowledge)
         print(
             f"{content_dir}: {len(knowledge.intents)} intents, "
             f"{sum(len(i.examples) for i in knowledge.intents.values())} examples, "
@@ -419,6 +421,25 @@ def _validate(content_dir: Path) -> int:
     else:
         print(f"{content_dir}: {errors} errors, {warnings} warnings", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _print_taught_phrases(knowledge: Knowledge) -> None:
+    """Hints, not problems: frames the out-of-scope examples may teach as "not ours"."""
+    taught = phrases_taught_as_out_of_scope(knowledge)
+    if not taught:
+        return
+    print(
+        "hints: phrases that out-of-scope examples use and topic examples hardly do, though "
+        "their words are the topics' own; the matcher may turn away a topic question that "
+        "uses one. Give a topic a few examples with it, unless it really marks what the "
+        "clinic does not do:"
+    )
+    for item in taught:
+        where = item.first.source
+        print(
+            f"  {where.file}:{where.line}: {item.phrase!r} in {item.out_of_scope_uses} "
+            f"out-of-scope examples, {item.topic_uses} topic examples"
+        )
 
 
 def _report_changes(content_dir: Path, knowledge: Knowledge) -> None:

@@ -221,3 +221,20 @@ def test_an_unreachable_database_stops_the_bot_with_status_2() -> None:
     assert result.returncode == 2
     assert "Cannot open the database at postgresql://bot:***@127.0.0.1:1/clinic" in result.stderr
     assert "Connection refused" in result.stderr and "secret" not in result.stderr
+
+
+def test_validate_hints_at_a_frame_only_out_of_scope_examples_use(tmp_path: Path) -> None:
+    content = copy_shipped_content(tmp_path / "content")
+    pets = ("dog", "cat", "horse", "rabbit", "parrot", "hamster", "pony", "ferret")
+    extra = "".join(f"  - your first session for my {pet} please\n" for pet in pets)
+    out_of_scope = content / "intents" / "out_of_scope.yaml"
+    out_of_scope.write_text(
+        out_of_scope.read_text().replace("out_of_scope:\n", "out_of_scope:\n" + extra, 1)
+    )
+    result = run_bot("validate", "--content", str(content))
+    assert result.returncode == 0, result.stdout + result.stderr
+    hints = result.stdout.split("hints:", 1)[1].splitlines()
+    # Pointed at the first of the new examples (line 5), with how often each side uses it.
+    pointed = [line for line in hints if "out_of_scope.yaml:5: " in line]
+    assert pointed and all("in 8 out-of-scope examples" in line for line in pointed)
+    assert " 0 errors" in result.stdout  # a hint is not a problem
