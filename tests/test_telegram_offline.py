@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from telegram import Update
 
+from bot.analytics.database_url import Database
+from bot.analytics.store import EventStore
 from bot.content.html_text import plain_text
 from bot.content.knowledge import Knowledge
 from bot.engine import DialogueEngine
-from bot.telegram import keyboards, retrying_request
+from bot.telegram import inbox, keyboards, retrying_request
 from bot.telegram.handlers import help_text
 from tests.support.harness import BOT, GROUP, Harness, message_dict, offline_bot
 
@@ -368,3 +371,27 @@ async def test_an_update_delivered_twice_is_answered_once(bot: Harness) -> None:
     await bot.application.process_update(Update.de_json(update, bot.application.bot))
     await bot.application.process_update(Update.de_json(update, bot.application.bot))
     assert len(bot.request.sent()) == 1
+
+
+async def test_a_redelivery_is_answered_once_however_long_ago_or_whichever_process_took_it(
+    knowledge: Knowledge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new update skips the inbox read (one worker: nobody else can have handled it); an
+    earlier one, handled by this process long ago or by the process before a restart, is
+    still recognised."""
+    database = Database.sqlite(tmp_path / "bot.sqlite3")
+    monkeypatch.setattr(inbox, "TAKEN_LIMIT", 2)  # this process soon forgets what it took
+
+    def update(update_id: int, text: str) -> dict[str, Any]:
+        return {"update_id": update_id, "message": message_dict(text)}
+
+    async with offline_bot(knowledge, EventStore(database, "test")) as first:
+        for update_id in (500, 501, 502, 503):
+            await first.send(update(update_id, "does it hurt?"))
+        await first.send(update(500, "does it hurt?"))  # no longer remembered in memory
+        assert len(first.request.sent()) == 4
+    async with offline_bot(knowledge, EventStore(database, "test")) as second:  # a restart
+        await second.send(update(502, "does it hurt?"))  # redelivered: handled before
+        assert second.request.sent() == []
+        await second.send(update(504, "how much is it?"))  # new
+        assert len(second.request.sent()) == 1

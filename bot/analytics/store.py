@@ -432,6 +432,11 @@ class EventStore:
             ).one()
         return Arrival(bool(handled), bool(earlier), None if state is None else bytes(state))
 
+    def inbox_highest(self) -> int:
+        """The highest update id the inbox holds (0 when it is empty)."""
+        with self._read_apart() as db:
+            return int(_run(db, "SELECT COALESCE(MAX(update_id), 0) FROM inbox").scalar_one())
+
     def inbox_earlier_unhandled(self, chat_id: int, update_id: int) -> bool:
         """Whether an earlier update of this chat is still to be handled (by any worker).
         Asked on the event loop: it does not wait behind the database thread."""
