@@ -33,15 +33,14 @@ _DEFAULT_CORRECTION_CUTOFF = 82.0
 # Words this common in English are taken as meant, not corrected. Rarer "words" in the
 # list are often typos themselves ("teh", "lng").
 _REAL_WORD_RANK = 15_000
-# Of the words close enough, the fewest edits wins, a swap of two neighbouring letters
-# counting as one ("wrsit" is one edit from "wrist", two from "write"); of those as few edits
-# away, the word the content uses most ("prise": "price", not "prism").
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
-_SWAP_MIN_LENGTH = 4  # "seh" may be "she" or "sesh": too short to tell
-# A typo in the first letter is looked for only in longer words that are no English word,
-# and only when no word with the typed first letter is close: "tesults" is "results", but
-# "lain" may be anything.
+# fuzz.ratio misses a swap of two neighbouring letters in a short word (it counts two edits):
+# swaps are looked for apart, from this length ("seh" may be "she" or "sesh").
+_SWAP_MIN_LENGTH = 4
+# A typo in the first letter is looked for only in words this long that are no English word
+# ("tesults" is "results", but "lain" may be anything); such a candidate competes with the
+# others on edits (``_distance``) and loses a tie.
 _FIRST_LETTER_MIN_LENGTH = 5
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 # Examples are typed like questions, typos included. A content word that is no English
 # word, with a spelling far more common in the content this close to it, is that word
 # misspelt ("acupunture" beside "acupuncture"): it is corrected like a typo in a question,
