@@ -40,7 +40,6 @@ _SWAP_MIN_LENGTH = 4
 # ("tesults" is "results", but "lain" may be anything); such a candidate competes with the
 # others on edits (``_distance``) and loses a tie.
 _FIRST_LETTER_MIN_LENGTH = 5
-_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 # Examples are typed like questions, typos included. A content word that is no English
 # word, with a spelling far more common in the content this close to it, is that word
 # misspelt ("acupunture" beside "acupuncture"): it is corrected like a typo in a question,
@@ -107,6 +106,10 @@ class TextNormalizer:
         for word in sorted(vocabulary):
             self._choices[word[0], len(word)].append(word)
         self._misspelt = self._misspelt_content_words(protected=named | set(STOPWORDS))
+        # Content words by all but their first letter, for first-letter typos.
+        self._after_first: dict[str, list[str]] = defaultdict(list)
+        for word in self._counts:
+            self._after_first[word[1:]].append(word)
         # Typo correction is the slow step; people repeat words, so cache per token.
         self.correct = lru_cache(maxsize=50_000)(self._correct)
         self._read = lru_cache(maxsize=1024)(self._read_uncached)
@@ -168,13 +171,17 @@ class TextNormalizer:
             w
             for size in range(shortest, longest + 1)
             for w in self._choices.get((token[0], size), ())
-            if w != token and self._counts[w] >= least_count
+            if w != token and (not least_count or self._counts[w] >= least_count)
         ]
         found = process.extract(token, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=8)
         close = {w for w, _, _ in found}
-        # fuzz.ratio counts a swap as two edits, so a short word's swap misses the cutoff.
         if length >= _SWAP_MIN_LENGTH:
-            close.update(w for w in self._choices.get((token[0], length), ()) if _swapped(token, w))
+            # Each swap of neighbours after the first letter, looked up (a swap with the first
+            # letter is a first-letter typo).
+            swaps = (
+                token[:i] + token[i + 1] + token[i] + token[i + 2 :] for i in range(1, length - 1)
+            )
+            close.update(w for w in swaps if w in self.vocabulary)
         if typed:
             close.update(self._first_letter_variants(token))
         close = {w for w in close if self._counts[w] >= least_count and w != token}
@@ -189,10 +196,11 @@ class TextNormalizer:
             # Any English word, however rare, is taken as meant here: a real word with
             # another first letter is usually another real word ("petal", "metal").
             return set()
-        rest = token[1:]
-        spellings = {c + rest for c in _ALPHABET} | {c + token for c in _ALPHABET}
-        spellings.add(token[1] + token[0] + token[2:])
-        return {w for w in spellings if w in self._counts}
+        swapped = token[1] + token[0] + token[2:]
+        found = {*self._after_first.get(token[1:], ()), *self._after_first.get(token, ())}
+        if swapped in self._counts:
+            found.add(swapped)
+        return found
 
     def read(self, text: str) -> Reading:
         """``text`` read once for every reader (the matcher, the safety screen); a message
