@@ -26,6 +26,7 @@ from bot.evaluation import (
     report_text,
 )
 from bot.nlu.classifier import default_cache_dir
+from bot.nlu.language import STOPWORDS
 from bot.nlu.units import question_units
 from bot.paths import default_content_dir
 
@@ -425,7 +426,7 @@ def _validate(content_dir: Path) -> int:
 
 def _print_taught_phrases(knowledge: Knowledge) -> None:
     """Hints, not problems: frames the out-of-scope examples may teach as "not ours"."""
-    taught = phrases_taught_as_out_of_scope(knowledge)
+    taught = phrases_taught_as_out_of_scope(knowledge, STOPWORDS)
     if not taught:
         return
     print(

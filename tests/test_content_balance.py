@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.content.balance import phrases_taught_as_out_of_scope
 from bot.content.knowledge import Example, Intent, Knowledge
 from bot.content.problems import SourceRef
+from bot.nlu.language import STOPWORDS
 
 HERE = SourceRef(Path("intents/x.yaml"), 1)
 
@@ -31,7 +32,7 @@ def test_a_frame_only_out_of_scope_examples_use_is_pointed_out() -> None:
     }
     pets = ("dog", "cat", "horse", "rabbit", "parrot", "hamster")
     out_of_scope = tuple(f"how long does it take to work on my {pet}" for pet in pets)
-    found = phrases_taught_as_out_of_scope(knowledge(topics, out_of_scope))
+    found = phrases_taught_as_out_of_scope(knowledge(topics, out_of_scope), STOPWORDS)
     # Every word is ours ("how", "long", "take", "work"...), the combination only theirs;
     # the longer phrases that hold the shortest suspect one are not repeated.
     assert [p.phrase for p in found] == ["it take"]
@@ -42,7 +43,7 @@ def test_a_frame_only_out_of_scope_examples_use_is_pointed_out() -> None:
 def test_words_the_topics_never_use_are_not_a_frame() -> None:
     topics = {"pricing": tuple(f"how much is a session {n}" for n in range(30))}
     out_of_scope = tuple(f"my dog at the vet {n}" for n in range(8))
-    assert phrases_taught_as_out_of_scope(knowledge(topics, out_of_scope)) == []
+    assert phrases_taught_as_out_of_scope(knowledge(topics, out_of_scope), STOPWORDS) == []
 
 
 def test_a_frame_the_topics_use_too_is_fine() -> None:
@@ -56,5 +57,5 @@ def test_a_frame_the_topics_use_too_is_fine() -> None:
     out_of_scope = tuple(
         f"how much is a {thing}" for thing in ("car", "boat", "flat", "tv", "cake")
     )
-    found = phrases_taught_as_out_of_scope(knowledge(topics, out_of_scope))
+    found = phrases_taught_as_out_of_scope(knowledge(topics, out_of_scope), STOPWORDS)
     assert [p.phrase for p in found] == []

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from bot.content.knowledge import Example, Knowledge
 from bot.content.phrasing import basic_tokens
-from bot.nlu.language import STOPWORDS
 
 PHRASE_LENGTHS = (2, 3, 4)
 # A frame is worth a look when this share of the out-of-scope examples use it (and at
@@ -42,9 +42,11 @@ class TaughtPhrase:
     first: Example  # the first out-of-scope example that uses it, to point at
 
 
-def phrases_taught_as_out_of_scope(knowledge: Knowledge) -> list[TaughtPhrase]:
-    """Suspect frames, most used first; a phrase that holds a shorter suspect one is left
-    out (the shorter says it)."""
+def phrases_taught_as_out_of_scope(
+    knowledge: Knowledge, filler: AbstractSet[str]
+) -> list[TaughtPhrase]:
+    """Suspect frames, most used first (a phrase of ``filler`` words only is none); a phrase
+    that holds a shorter suspect one is left out (the shorter says it)."""
     topic_texts = [e.text for i in knowledge.intents.values() for e in i.examples]
     topic_phrases = Counter(p for text in topic_texts for p in _phrases(basic_tokens(text)))
     topic_words = Counter(w for text in topic_texts for w in set(basic_tokens(text)))
@@ -63,7 +65,7 @@ def phrases_taught_as_out_of_scope(knowledge: Knowledge) -> list[TaughtPhrase]:
             if count >= least
             and topic_phrases[phrase] <= MAX_TOPIC_USES
             and all(topic_words[w] >= common for w in phrase)
-            and any(w not in STOPWORDS for w in phrase)
+            and any(w not in filler for w in phrase)
         ),
         key=lambda p: (-used[p], len(p), p),
     )
