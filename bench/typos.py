@@ -27,9 +27,8 @@ from rapidfuzz import fuzz, process
 from bench.common import Row, fmt_pct, table
 from bot.content.loader import load_knowledge
 from bot.content.phrasing import basic_tokens
-from bot.engine import DialogueEngine
 from bot.nlu.language import STOPWORDS, english_word_ranks
-from bot.nlu.normalizer import fold_plural
+from bot.nlu.normalizer import TextNormalizer, fold_plural
 from bot.paths import default_content_dir
 
 KINDS = ("dropped", "doubled", "swapped", "neighbour key", "first letter")
@@ -62,6 +61,10 @@ class TypoResult:
     rare_words: int  # rare English words outside the content, asked as typed
     rare_changed: int  # ... that our normaliser changed
     rare_changed_naive: int
+
+    def rare_share(self, changed: int) -> float:
+        """``changed`` as a share of the rare words asked."""
+        return changed / self.rare_words if self.rare_words else 0.0
 
 
 def keyboard_neighbours() -> dict[str, str]:
@@ -98,7 +101,7 @@ def misspell(word: str, kind: str, rng: random.Random, neighbours: dict[str, str
 def run(quick: bool = False, log: Callable[[str], None] = print) -> TypoResult:
     """Misspell content words of every kind and score both correctors."""
     knowledge = load_knowledge(default_content_dir())
-    normalizer = DialogueEngine(knowledge).normalizer
+    normalizer = TextNormalizer.for_content(knowledge)
     counts = Counter(
         token
         for intent in knowledge.intents.values()
@@ -171,11 +174,10 @@ def report(result: TypoResult) -> str:
         for kind in (*KINDS, "all")
     ]
     headers = ["typo", "n", "right", "kept", "other word", "naive right", "kept", "other word"]
-    share = result.rare_changed / result.rare_words if result.rare_words else 0.0
-    naive = result.rare_changed_naive / result.rare_words if result.rare_words else 0.0
     return (
         f"{table(headers, lines)}\n{result.rare_words} rare English words outside the content, "
-        f"changed: {fmt_pct(share)} (naive {fmt_pct(naive)})"
+        f"changed: {fmt_pct(result.rare_share(result.rare_changed))} "
+        f"(naive {fmt_pct(result.rare_share(result.rare_changed_naive))})"
     )
 
 
@@ -199,8 +201,8 @@ def rows(result: TypoResult) -> list[Row]:
         ),
         Row(
             "typos: rare real words (not in the content) changed",
-            f"{fmt_pct(result.rare_changed / max(result.rare_words, 1))} (plain rapidfuzz "
-            f"lookup {fmt_pct(result.rare_changed_naive / max(result.rare_words, 1))})",
+            f"{fmt_pct(result.rare_share(result.rare_changed))} (plain rapidfuzz "
+            f"lookup {fmt_pct(result.rare_share(result.rare_changed_naive))})",
             "info",
             None,
         ),

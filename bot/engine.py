@@ -108,9 +108,7 @@ class DialogueEngine:
 
     def __init__(self, knowledge: Knowledge, cache_dir: Path | None = None) -> None:
         self.knowledge = knowledge
-        corpus = [e.text for i in knowledge.intents.values() for e in i.examples]
-        corpus += [e.text for e in (*knowledge.out_of_scope, *knowledge.not_offered)]
-        self.normalizer = TextNormalizer(knowledge.synonyms, corpus)
+        self.normalizer = TextNormalizer.for_content(knowledge)
         self.classifier: Ranker = (
             IntentClassifier.build(knowledge, self.normalizer, cache_dir)
             if len(knowledge.intents) <= LINEAR_MODEL_MAX_INTENTS

@@ -21,6 +21,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel
 
+from bot.content.knowledge import Knowledge
 from bot.content.phrasing import basic_tokens
 from bot.nlu.language import SHORTHAND, SHORTHAND_OR_WORD, STOPWORDS, english_word_ranks
 
@@ -113,6 +114,13 @@ class TextNormalizer:
         # Typo correction is the slow step; people repeat words, so cache per token.
         self.correct = lru_cache(maxsize=50_000)(self._correct)
         self._read = lru_cache(maxsize=1024)(self._read_uncached)
+
+    @classmethod
+    def for_content(cls, knowledge: Knowledge) -> TextNormalizer:
+        """The normaliser of a content: its synonyms, and every example as its vocabulary."""
+        corpus = [e.text for i in knowledge.intents.values() for e in i.examples]
+        corpus += [e.text for e in (*knowledge.out_of_scope, *knowledge.not_offered)]
+        return cls(knowledge.synonyms, corpus)
 
     @staticmethod
     def _stem_all(tokens: Sequence[str]) -> list[str]:
